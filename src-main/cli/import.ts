@@ -1,0 +1,95 @@
+import { importLayouts, type ImportSummary } from '../../src-shared/domain'
+import { openLibrary } from '../engine/db/open'
+import { startImport } from '../engine/jobs/import-job'
+import { oneOf, parse, positiveInt, UsageError } from './args'
+import { TtyBar } from './progress'
+
+export const importUsage = `lineup import <folder> --db <library-file> [--layout auto|market1501|generic] [--json] [--max-pixels N]
+
+Imports every image under <folder> (recursively) into the library: SHA-256 of each original,
+metadata from the file names (Market-1501 / DukeMTMC-reID) or from one sub-folder per camera plus
+an optional crops.csv (file,camera,timestamp,identity), and a cached thumbnail. Originals are only
+read. Files already in the library are counted as duplicates; unusable files are skipped with a
+reason. Ctrl-C cancels (what is imported stays); running the command again resumes.
+
+  --db FILE        the library file (created if missing)
+  --layout NAME    auto (default), market1501 or generic
+  --json           progress as JSON lines; the last line is the summary
+  --max-pixels N   skip images with more pixels than N (default 50,000,000)`
+
+/** `lineup import`: exit 0 when done, 130 when cancelled. */
+export async function importCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    db: { type: 'string' },
+    layout: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'max-pixels': { type: 'string' },
+  })
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0
+        ? 'give the folder to import'
+        : `one folder at a time (got ${positionals.length})`,
+    )
+  if (!values.db) throw new UsageError('--db <library-file> is required')
+  const layout = oneOf('--layout', values.layout, importLayouts, 'auto')
+  const maxPixels = positiveInt('--max-pixels', values['max-pixels'])
+  const json = values.json === true
+
+  const db = openLibrary(values.db)
+  const bar = new TtyBar(process.stderr)
+  try {
+    const handle = startImport(
+      db,
+      values.db,
+      { folder: positionals[0]!, layout, ...(maxPixels ? { maxPixels } : {}) },
+      (p) => {
+        if (json) process.stdout.write(`${JSON.stringify({ progress: p })}\n`)
+        else bar.update(p)
+      },
+    )
+    if (handle.resumed.length > 0 && !json) {
+      process.stderr.write(
+        `resuming interrupted import (job ${handle.resumed.map((j) => j.id).join(', ')})\n`,
+      )
+    }
+    const onSignal = (): void => {
+      if (!json) process.stderr.write('\ncancelling… (what is imported stays; run again to resume)\n')
+      handle.cancel()
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const result = await handle.finished.finally(() => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      bar.end()
+    })
+    const summary: ImportSummary & { jobId: number; cancelled?: boolean } = {
+      imported: result.imported,
+      duplicates: result.duplicates,
+      skipped: result.skipped,
+      crops: result.crops,
+      identities: result.identities,
+      cameras: result.cameras,
+      jobId: result.jobId,
+      ...(result.cancelled ? { cancelled: true } : {}),
+    }
+    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`)
+    else printSummary(summary, result.cancelled)
+    return result.cancelled ? 130 : 0
+  } finally {
+    db.close()
+  }
+}
+
+function printSummary(s: ImportSummary, cancelled: boolean): void {
+  const n = (x: number) => x.toLocaleString('en-US')
+  const out = process.stdout
+  out.write(
+    `${cancelled ? 'cancelled' : 'done'}: ${n(s.imported)} imported, ${n(s.duplicates)} already in the library, ${n(s.skipped.length)} skipped\n`,
+  )
+  for (const k of s.skipped.slice(0, 20)) out.write(`  skipped ${k.path}: ${k.reason}\n`)
+  if (s.skipped.length > 20)
+    out.write(`  … and ${n(s.skipped.length - 20)} more (use --json for the full list)\n`)
+  out.write(`library: ${n(s.crops)} crops, ${n(s.identities)} identities, ${n(s.cameras)} cameras\n`)
+}

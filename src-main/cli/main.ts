@@ -1,0 +1,72 @@
+import { LineupError } from '../../src-shared/errors'
+import { appVersion } from '../engine/service'
+import { UsageError } from './args'
+import { importCommand, importUsage } from './import'
+import { serveCommand, serveUsage } from './serve'
+
+interface Command {
+  summary: string
+  usage: string
+  run(argv: string[]): Promise<number>
+}
+
+/** Commands by name (STYLE.md §7): an unknown name lists the known ones. */
+const commands: Record<string, Command> = {
+  import: { summary: 'import a folder of crops into a library', usage: importUsage, run: importCommand },
+  serve: { summary: 'browser mode: the UI and API on 127.0.0.1', usage: serveUsage, run: serveCommand },
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length))
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  return `lineup ${appVersion()}: offline person re-identification for analysts
+
+Usage: lineup <command> [options]     (lineup <command> --help for its options)
+
+Commands:
+${lines.join('\n')}
+
+Set-up and the desktop app: see README.md.
+`
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help())
+    return 0
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${appVersion()}\n`)
+    return 0
+  }
+  const command = commands[name]
+  if (!command) {
+    process.stderr.write(`lineup: unknown command "${name}"; commands: ${Object.keys(commands).join(', ')}\n`)
+    return 2
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${command.usage}\n`)
+    return 0
+  }
+  try {
+    return await command.run(rest)
+  } catch (err) {
+    const json = rest.includes('--json')
+    if (err instanceof UsageError) {
+      process.stderr.write(`lineup ${name}: ${err.message}\n\n${command.usage}\n`)
+      if (json)
+        process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message } })}\n`)
+      return 2
+    }
+    const body =
+      err instanceof LineupError
+        ? { kind: err.kind, message: err.message }
+        : { kind: 'internal', message: `internal error: ${(err as Error).stack ?? String(err)}` }
+    process.stderr.write(`lineup ${name}: ${body.message}\n`)
+    if (json) process.stdout.write(`${JSON.stringify({ error: body })}\n`)
+    return 1
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

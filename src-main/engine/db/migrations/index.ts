@@ -1,0 +1,8 @@
+import { migration as m0001 } from './0001-initial'
+import type { Migration } from './types'
+
+/** Every schema step, in order. Append only: a released migration is never edited. */
+export const migrations: readonly Migration[] = [m0001]
+
+/** The schema version this build of Lineup writes. */
+export const SCHEMA_VERSION = migrations.length

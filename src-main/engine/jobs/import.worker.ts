@@ -1,0 +1,34 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { toErrorBody } from '../../../src-shared/errors'
+import { openLibrary } from '../db/open'
+import { importFolder } from '../ingest/import'
+import type { FromWorker, ImportWorkerData, ToWorker } from './messages'
+
+// Worker entry: runs one import job off the main thread, on its own connection to the library.
+const { dbPath, jobId, params } = (workerData as { data: ImportWorkerData }).data
+const port = parentPort!
+const send = (m: FromWorker): void => port.postMessage(m)
+let cancelled = false
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'cancel') cancelled = true
+})
+
+const db = openLibrary(dbPath)
+try {
+  const result = await importFolder(db, jobId, params, {
+    onProgress: (progress) => send({ type: 'progress', progress }),
+    isCancelled: () => cancelled,
+  })
+  send({ type: 'done', result })
+} catch (err) {
+  const error = toErrorBody(err)
+  db.prepare(`UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, pid = NULL WHERE id = ?`).run(
+    error.message,
+    new Date().toISOString(),
+    jobId,
+  )
+  send({ type: 'failed', error })
+} finally {
+  db.close()
+  port.close()
+}

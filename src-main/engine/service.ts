@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs'
+import type { LineupApi, Parsed } from '../../src-shared/api'
+import type { AppInfo } from '../../src-shared/domain'
+import { LineupError } from '../../src-shared/errors'
+import type { EventListener, LineupEvent } from '../../src-shared/events'
+import { openLibrary, type Db } from './db/open'
+import { startImport, type ImportJob } from './jobs/import-job'
+import { getJob, listJobs } from './jobs/jobs'
+import { getCrop, getThumb, librarySummary, listCrops, listIdentities } from './library/queries'
+
+export interface ServiceOptions {
+  dbPath: string
+  host: AppInfo['host']
+  /** The native folder dialog (Electron only). */
+  chooseFolder?: () => Promise<string | null>
+}
+
+/** The app version, read once from package.json (two levels above src-main/engine or out/main). */
+export function appVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string
+        version?: string
+      }
+      if (pkg.name === 'lineup' && pkg.version) return pkg.version
+    } catch {
+      // try the next candidate
+    }
+  }
+  return '0.0.0'
+}
+
+/**
+ * The engine behind every host (Electron IPC, the HTTP server, tests): implements the typed
+ * contract once. Inputs arrive validated by `dispatch`; this class trusts them.
+ */
+export class LineupService implements LineupApi {
+  readonly db: Db
+  private readonly listeners = new Set<EventListener>()
+  private readonly running = new Map<number, ImportJob>()
+
+  constructor(private readonly options: ServiceOptions) {
+    this.db = openLibrary(options.dbPath)
+  }
+
+  /** Subscribes to progress and change events; returns the unsubscribe function. */
+  onEvent(listener: EventListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private emit(event: LineupEvent): void {
+    for (const l of this.listeners) l(event)
+  }
+
+  async 'app.info'(): Promise<AppInfo> {
+    return {
+      version: appVersion(),
+      libraryPath: this.db.name,
+      host: this.options.host,
+      canChooseFolder: this.options.chooseFolder !== undefined,
+    }
+  }
+
+  async 'library.summary'() {
+    return librarySummary(this.db)
+  }
+
+  async 'library.crops'(input: Parsed<'library.crops'>) {
+    return listCrops(this.db, input)
+  }
+
+  async 'library.crop'(input: Parsed<'library.crop'>) {
+    return getCrop(this.db, input.id)
+  }
+
+  async 'library.identities'(input: Parsed<'library.identities'>) {
+    return listIdentities(this.db, input.prefix, input.camera, input.limit)
+  }
+
+  async 'import.start'(input: Parsed<'import.start'>) {
+    const handle = startImport(this.db, this.options.dbPath, input, (progress) =>
+      this.emit({ type: 'job.progress', progress }),
+    )
+    this.running.set(handle.job.id, handle)
+    const settle = () => {
+      this.running.delete(handle.job.id)
+      const job = getJob(this.db, handle.job.id)
+      this.emit({ type: 'job.finished', job, summary: job.summary })
+      this.emit({ type: 'library.changed' })
+    }
+    handle.finished.then(settle, settle)
+    return handle.job
+  }
+
+  async 'jobs.list'(input: Parsed<'jobs.list'>) {
+    return listJobs(this.db, input.limit)
+  }
+
+  async 'jobs.get'(input: Parsed<'jobs.get'>) {
+    return getJob(this.db, input.id)
+  }
+
+  async 'jobs.cancel'(input: Parsed<'jobs.cancel'>) {
+    const handle = this.running.get(input.id)
+    if (!handle) {
+      const job = getJob(this.db, input.id)
+      throw new LineupError('conflict', `job ${input.id} is not running here (status: ${job.status})`)
+    }
+    handle.cancel()
+    return getJob(this.db, input.id)
+  }
+
+  async 'dialog.chooseFolder'() {
+    if (!this.options.chooseFolder) {
+      throw new LineupError('unsupported', 'no folder dialog in browser mode: type the folder path instead')
+    }
+    return this.options.chooseFolder()
+  }
+
+  /** Thumbnail bytes for the image route / protocol (not part of the JSON contract). */
+  thumb(id: number) {
+    return getThumb(this.db, id)
+  }
+
+  /** Absolute path of a crop's original, for the image route / protocol. */
+  originalPath(id: number): string {
+    return getCrop(this.db, id).path
+  }
+
+  /** Waits for running jobs to end (cancelling them), then closes the library. */
+  async close(): Promise<void> {
+    const pending = [...this.running.values()]
+    for (const h of pending) h.cancel()
+    await Promise.allSettled(pending.map((h) => h.finished))
+    this.db.close()
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The one typed contract between the UI and the main process (STYLE.md §2).
+ *
+ * Every method is declared once here: its name (which is also the IPC channel and the HTTP route
+ * `/api/<name>`), the zod schema of its input, and its result type. The engine implements
+ * {@link LineupApi}; the preload, the HTTP server and the renderer's client are all derived from
+ * {@link methods} and {@link dispatch}, so a method cannot exist on one side only.
+ */
+import { z } from 'zod'
+import type {
+  AppInfo,
+  CropDetail,
+  CropPage,
+  IdentityFacet,
+  ImportSummary,
+  JobInfo,
+  LibrarySummary,
+} from './domain'
+import { importLayouts } from './domain'
+import { LineupError, toErrorBody, type Envelope } from './errors'
+
+const id = z.number().int().positive()
+const none = z.object({}).strict()
+
+export const schemas = {
+  'app.info': none,
+  'library.summary': none,
+  'library.crops': z
+    .object({
+      camera: z.string().min(1).max(200).nullable().optional(),
+      identity: z.string().min(1).max(200).nullable().optional(),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(2000).default(200),
+    })
+    .strict(),
+  'library.crop': z.object({ id }).strict(),
+  'library.identities': z
+    .object({
+      prefix: z.string().max(200).default(''),
+      camera: z.string().min(1).max(200).nullable().optional(),
+      limit: z.number().int().min(1).max(5000).default(500),
+    })
+    .strict(),
+  'import.start': z
+    .object({
+      folder: z.string().min(1, 'folder is required: give the path of a folder of crops'),
+      layout: z.enum(importLayouts).default('auto'),
+    })
+    .strict(),
+  'jobs.list': z.object({ limit: z.number().int().min(1).max(500).default(50) }).strict(),
+  'jobs.get': z.object({ id }).strict(),
+  'jobs.cancel': z.object({ id }).strict(),
+  'dialog.chooseFolder': none,
+} as const
+
+export type Method = keyof typeof schemas
+export const methods = Object.keys(schemas) as Method[]
+
+/** What each method resolves to. */
+export interface Results {
+  'app.info': AppInfo
+  'library.summary': LibrarySummary
+  'library.crops': CropPage
+  'library.crop': CropDetail
+  'library.identities': IdentityFacet[]
+  'import.start': JobInfo
+  'jobs.list': JobInfo[]
+  'jobs.get': JobInfo
+  'jobs.cancel': JobInfo
+  /** The chosen folder, or null when the analyst closed the dialog. */
+  'dialog.chooseFolder': string | null
+}
+
+/** Input as a caller writes it (defaults optional). */
+export type Input<M extends Method> = z.input<(typeof schemas)[M]>
+/** Input as the engine receives it (validated, defaults filled in). */
+export type Parsed<M extends Method> = z.output<(typeof schemas)[M]>
+
+/** The service every host implements once. */
+export type LineupApi = { [M in Method]: (input: Parsed<M>) => Promise<Results[M]> }
+
+/** Narrows an untrusted method name, or throws an `invalid-input` error listing the known ones. */
+export function asMethod(name: unknown): Method {
+  if (typeof name === 'string' && Object.hasOwn(schemas, name)) return name as Method
+  throw new LineupError(
+    'invalid-input',
+    `unknown method ${JSON.stringify(name)}; known: ${methods.join(', ')}`,
+  )
+}
+
+/** Formats zod issues as one readable sentence naming each field. */
+export function describeIssues(method: string, error: z.ZodError): string {
+  const parts = error.issues.map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join('.') : 'input'
+    return `${where}: ${issue.message}`
+  })
+  return `invalid input for ${method}: ${parts.join('; ')}`
+}
+
+/** Validates `raw` against the method's schema; throws `invalid-input` naming the bad fields. */
+export function parseInput<M extends Method>(method: M, raw: unknown): Parsed<M> {
+  const result = schemas[method].safeParse(raw ?? {})
+  if (!result.success) throw new LineupError('invalid-input', describeIssues(method, result.error))
+  return result.data as Parsed<M>
+}
+
+/**
+ * The single entry point both transports use: validate at the edge, call the service,
+ * and wrap whatever happens in an envelope. Never throws.
+ */
+export async function dispatch(api: LineupApi, name: unknown, raw: unknown): Promise<Envelope<unknown>> {
+  try {
+    const method = asMethod(name)
+    const input = parseInput(method, raw)
+    const handler = api[method] as (input: unknown) => Promise<unknown>
+    const value = await handler(input)
+    return { ok: true, value: value === undefined ? null : value }
+  } catch (err) {
+    return { ok: false, error: toErrorBody(err) }
+  }
+}
+
+export type { ImportSummary }

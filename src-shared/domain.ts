@@ -1,0 +1,115 @@
+/** Domain types shared by the engine and the UI. Plain data: they cross IPC and HTTP as JSON. */
+
+/** What a file name says about a crop (Market-1501: `0000` distractor, `-1` junk). */
+export type CropKind = 'labelled' | 'distractor' | 'junk' | 'unlabelled'
+
+export const importLayouts = ['auto', 'market1501', 'generic'] as const
+export type ImportLayout = (typeof importLayouts)[number]
+
+export interface CropSummary {
+  id: number
+  camera: string | null
+  identity: string | null
+  kind: CropKind
+  width: number
+  height: number
+}
+
+export interface CropDetail extends CropSummary {
+  /** Absolute path of the original file at import time. */
+  path: string
+  /** Path relative to the import root (the source). */
+  relPath: string
+  sourceRoot: string
+  sha256: string
+  bytes: number
+  format: string
+  sequence: number | null
+  frame: number | null
+  box: number | null
+  /** ISO 8601 when the layout gives a time (crops.csv), else null. */
+  timestamp: string | null
+  importedAt: string
+  jobId: number
+}
+
+export interface CameraFacet {
+  name: string
+  count: number
+}
+
+export interface LibrarySummary {
+  crops: number
+  identities: number
+  cameras: CameraFacet[]
+  /** Crops with no camera (generic layout, files at the root without crops.csv). */
+  noCamera: number
+  kinds: Record<CropKind, number>
+  sources: { id: number; root: string; crops: number }[]
+}
+
+export interface CropPage {
+  total: number
+  offset: number
+  items: CropSummary[]
+}
+
+export interface IdentityFacet {
+  identity: string
+  count: number
+}
+
+export interface SkippedFile {
+  path: string
+  reason: string
+}
+
+/** The `--json` summary line of `lineup import` and the result of an import job. */
+export interface ImportSummary {
+  imported: number
+  duplicates: number
+  skipped: SkippedFile[]
+  /** Totals of the whole library after the import. */
+  crops: number
+  identities: number
+  cameras: number
+}
+
+export type JobStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted'
+export type JobKind = 'import'
+
+export interface JobInfo {
+  id: number
+  kind: JobKind
+  status: JobStatus
+  params: Record<string, unknown>
+  done: number
+  total: number
+  startedAt: string
+  finishedAt: string | null
+  error: string | null
+  summary: ImportSummary | null
+}
+
+export interface JobProgress {
+  jobId: number
+  kind: JobKind
+  phase: 'scanning' | 'importing' | 'finishing'
+  done: number
+  total: number
+  imported: number
+  duplicates: number
+  skipped: number
+  /** Files per second over the run so far. */
+  rate: number
+  /** Seconds left at the current rate; null until it can be estimated. */
+  etaSeconds: number | null
+}
+
+export interface AppInfo {
+  version: string
+  libraryPath: string
+  host: 'electron' | 'browser'
+  /** True where a native folder dialog exists (Electron); browser mode uses a path field. */
+  canChooseFolder: boolean
+}
