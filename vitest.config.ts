@@ -8,6 +8,6 @@ export default defineConfig({
     // Integration tests spawn workers and child processes; two cores, so keep files sequential-ish.
     fileParallelism: true,
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 })

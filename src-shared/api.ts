@@ -113,7 +113,7 @@ export async function dispatch(api: LineupApi, name: unknown, raw: unknown): Pro
     const method = asMethod(name)
     const input = parseInput(method, raw)
     const handler = api[method] as (input: unknown) => Promise<unknown>
-    const value = await handler(input)
+    const value = await handler.call(api, input)
     return { ok: true, value: value === undefined ? null : value }
   } catch (err) {
     return { ok: false, error: toErrorBody(err) }

@@ -29,7 +29,9 @@ export function openLibrary(path: string, options: OpenOptions = {}): Db {
   mkdirSync(dirname(file), { recursive: true })
   let db: Db
   try {
-    db = new Database(file)
+    // Under Electron, a build of better-sqlite3 for Electron's ABI (see src-main/electron/native-setup.ts).
+    const nativeBinding = process.env.LINEUP_SQLITE_BINDING
+    db = new Database(file, nativeBinding ? { nativeBinding } : {})
   } catch (err) {
     throw new LineupError('database', `cannot open library ${file}: ${(err as Error).message}`)
   }

@@ -81,18 +81,26 @@ export function startImport(
       liveJobs.delete(job.id)
       fn()
     }
+    // The outcome is settled on 'exit', once the worker has closed its connection: the host's
+    // connection is then the last one, so closing it checkpoints the WAL into the library file.
+    // Settling on the message raced the two closes, and the WAL (with the last batch and the audit
+    // entry) could outlive the command, so a copy of the .lineup file alone missed them.
+    let outcome: (() => void) | null = null
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'progress') onProgress?.(m.progress)
-      else if (m.type === 'done') end(() => resolvePromise(m.result))
-      else end(() => reject(new LineupError(m.error.kind, m.error.message)))
+      else if (m.type === 'done') outcome = () => resolvePromise(m.result)
+      else outcome = () => reject(new LineupError(m.error.kind, m.error.message))
     })
     worker.on('error', (err) => {
+      if (outcome) return // it had already reported; 'exit' settles with that
       const error: ErrorBody = { kind: 'internal', message: `import worker crashed: ${err.message}` }
       failJob(db, job.id, error.message)
       end(() => reject(new LineupError(error.kind, error.message)))
     })
     worker.on('exit', (code) => {
-      if (!settled) {
+      if (outcome) {
+        end(outcome)
+      } else if (!settled) {
         const message = `import worker stopped unexpectedly (exit code ${code})`
         failJob(db, job.id, message)
         end(() => reject(new LineupError('internal', message)))

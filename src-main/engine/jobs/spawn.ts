@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,5 +18,9 @@ export function spawnWorker(name: 'import', workerData: unknown): Worker {
       workerData: { entry: join(dir, `${name}.worker.ts`), data: workerData },
     })
   }
-  return new Worker(join(dir, `${name}.worker.js`), { workerData: { data: workerData } })
+  // Bundled: this code may sit in a shared chunk (out/main/chunks/) one level below the entries.
+  const file = [dir, dirname(dir)].map((d) => join(d, `${name}.worker.js`)).find((f) => existsSync(f))
+  if (!file)
+    throw new Error(`worker entry ${name}.worker.js not found near ${dir}; rebuild with npm run build`)
+  return new Worker(file, { workerData: { data: workerData } })
 }

@@ -1,0 +1,60 @@
+/** Display formatting, fixed to English digits so screenshots and tests read the same everywhere. */
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
+/** 1676 → "1,676". */
+export function formatCount(n: number): string {
+  return integer.format(n)
+}
+
+/** Bytes as B / KiB / MiB with one decimal above 1 KiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+}
+
+/** Seconds left as "12 s", "3 min 05 s", "1 h 02 min"; null → "estimating…". */
+export function formatEta(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return 'estimating…'
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`
+}
+
+/** Files per second, e.g. "480 files/s" or "2.5 files/s". */
+export function formatRate(perSecond: number): string {
+  if (!Number.isFinite(perSecond) || perSecond <= 0) return '—'
+  return `${perSecond >= 10 ? integer.format(perSecond) : perSecond.toFixed(1)} files/s`
+}
+
+/** An ISO 8601 time in the analyst's locale with seconds, plus the raw value for copying. */
+export function formatTime(iso: string | null): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  return d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  })
+}
+
+/**
+ * Fits a w×h image inside a box, enlarging by at most `maxScale` (default 1: never enlarge);
+ * returns integer CSS pixels, at least 1.
+ */
+export function fitInside(
+  width: number,
+  height: number,
+  boxWidth: number,
+  boxHeight: number,
+  maxScale = 1,
+): { width: number; height: number } {
+  if (width <= 0 || height <= 0) return { width: boxWidth, height: boxHeight }
+  const scale = Math.min(maxScale, boxWidth / width, boxHeight / height)
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) }
+}

@@ -1,0 +1,2 @@
+/** The one IPC channel that is not a method name: main → renderer events (LineupEvent). */
+export const EVENT_CHANNEL = 'lineup:event'
