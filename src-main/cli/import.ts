@@ -1,6 +1,6 @@
 import { importLayouts, type ImportSummary } from '../../src-shared/domain'
 import { openLibrary } from '../engine/db/open'
-import { startImport } from '../engine/jobs/import-job'
+import { checkFolder, startImport } from '../engine/jobs/import-job'
 import { oneOf, parse, positiveInt, UsageError } from './args'
 import { TtyBar } from './progress'
 
@@ -36,6 +36,7 @@ export async function importCommand(argv: string[]): Promise<number> {
   const maxPixels = positiveInt('--max-pixels', values['max-pixels'])
   const json = values.json === true
 
+  checkFolder(positionals[0]!) // before openLibrary, which would create the library file
   const db = openLibrary(values.db)
   const bar = new TtyBar(process.stderr)
   try {

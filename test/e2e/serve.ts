@@ -13,11 +13,11 @@ export interface ServeHandle {
 }
 
 /**
- * Starts `node bin/lineup.js serve --db <db> --json` in `repoRoot` and resolves once it printed its
+ * Starts `node src-main/cli/lineup.js serve --db <db> --json` in `repoRoot` and resolves once it printed its
  * `{"url":…}` line. Rejects with the server's stderr if it exits or stays silent for `timeoutMs`.
  */
 export async function startServe(repoRoot: string, db: string, timeoutMs = 30_000): Promise<ServeHandle> {
-  const child = spawn(process.execPath, ['bin/lineup.js', 'serve', '--db', db, '--json'], {
+  const child = spawn(process.execPath, ['src-main/cli/lineup.js', 'serve', '--db', db, '--json'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },

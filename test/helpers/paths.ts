@@ -21,10 +21,5 @@ export function explainSkip(what: string): void {
   }
 }
 
-/**
- * The script the `lineup` command runs (it registers tsx and loads src-main/cli/main.ts). It lives
- * in src-main/cli/; bin/lineup.js is the older place, used when the new one is absent.
- */
-export const cliEntry =
-  ['src-main/cli/lineup.js', 'bin/lineup.js'].map((p) => resolve(repoRoot, p)).find((p) => existsSync(p)) ??
-  resolve(repoRoot, 'src-main/cli/lineup.js')
+/** The script the `lineup` command runs (it registers tsx and loads src-main/cli/main.ts). */
+export const cliEntry = resolve(repoRoot, 'src-main/cli/lineup.js')

@@ -71,18 +71,20 @@ function refuseNewer(db: Db, file: string, known: number): void {
         'It was not opened or changed. Update Lineup to open it.',
     )
   }
-  if (version === 0) {
-    const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as {
-      n: number
-    }
-    if (tables.n > 0) {
-      throw new LineupError(
-        'database',
-        `${file} is an SQLite file but not a Lineup library. It was not changed.`,
-      )
-    }
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[]
+  // Other programs number their schemas with user_version too, so a version is not proof: a
+  // library at version ≥ 1 has the tables of 0001-initial; at version 0 it is still empty.
+  const isLibrary = version === 0 ? tables.length === 0 : LIBRARY_TABLES.every((t) => tables.includes(t))
+  if (!isLibrary) {
+    throw new LineupError(
+      'database',
+      `${file} is an SQLite file but not a Lineup library. It was not changed.`,
+    )
   }
 }
+
+/** Tables every schema version has (created by 0001-initial). */
+const LIBRARY_TABLES = ['sources', 'crops', 'jobs', 'audit_log']
 
 /** Applies every pending migration, each in its own transaction together with its `user_version`. */
 export function migrate(db: Db, steps: readonly Migration[] = migrations): void {

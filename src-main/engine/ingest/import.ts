@@ -123,7 +123,7 @@ export async function importFolder(
             @timestamp, @identity, @kind, @importedAt, @jobId)
     ON CONFLICT DO NOTHING`)
   const insertThumb = db.prepare('INSERT INTO thumbs (crop_id, mime, data) VALUES (?, ?, ?)')
-  const updateJob = db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
+  const updateJob = db.prepare('UPDATE jobs SET done = ?, heartbeat_at = ? WHERE id = ?')
 
   let done = 0
   let pending: Ready[] = []
@@ -156,7 +156,7 @@ export async function importFolder(
       insertThumb.run(info.lastInsertRowid, r.thumbMime, r.thumb)
       imported++
     }
-    updateJob.run(doneSoFar, jobId)
+    updateJob.run(doneSoFar, now(), jobId)
   })
 
   const handle = async (file: ScannedFile): Promise<Ready | null> => {

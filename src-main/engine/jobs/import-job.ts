@@ -26,8 +26,11 @@ export interface ImportJob {
 
 const liveJobs = new Set<number>()
 
-/** Resolves and checks the folder before any job is created; errors say what to do. */
-function checkFolder(folder: string): string {
+/**
+ * Resolves and checks the folder before any job is created; errors say what to do. Returns its
+ * real path. Hosts call it first too, so a mistyped folder does not create a library file.
+ */
+export function checkFolder(folder: string): string {
   const abs = resolve(folder)
   let real: string
   try {

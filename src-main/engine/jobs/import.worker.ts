@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { toErrorBody } from '../../../src-shared/errors'
 import { openLibrary } from '../db/open'
 import { importFolder } from '../ingest/import'
+import { heartbeat, HEARTBEAT_MS } from './jobs'
 import type { FromWorker, ImportWorkerData, ToWorker } from './messages'
 
 // Worker entry: runs one import job off the main thread, on its own connection to the library.
@@ -14,6 +15,8 @@ port.on('message', (m: ToWorker) => {
 })
 
 const db = openLibrary(dbPath)
+// Beat while scanning or decoding large files too, so no other process takes this job for dead.
+const beat = setInterval(() => heartbeat(db, jobId), HEARTBEAT_MS)
 try {
   const result = await importFolder(db, jobId, params, {
     onProgress: (progress) => send({ type: 'progress', progress }),
@@ -29,6 +32,7 @@ try {
   )
   send({ type: 'failed', error })
 } finally {
+  clearInterval(beat)
   db.close()
   port.close()
 }

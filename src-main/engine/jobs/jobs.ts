@@ -8,6 +8,7 @@ interface JobRow {
   status: JobStatus
   params: string
   pid: number | null
+  heartbeat_at: string | null
   done: number
   total: number
   started_at: string
@@ -41,6 +42,16 @@ export function listJobs(db: Db, limit: number): JobInfo[] {
   return (db.prepare('SELECT * FROM jobs ORDER BY id DESC LIMIT ?').all(limit) as JobRow[]).map(toInfo)
 }
 
+/** A running job refreshes jobs.heartbeat_at at least this often (see import.worker.ts). */
+export const HEARTBEAT_MS = 10_000
+/** Past this without a heartbeat, a job is taken as dead whatever its pid says. */
+export const HEARTBEAT_STALE_MS = 6 * HEARTBEAT_MS
+
+/** Records that job `id` is alive (called by its worker on a timer and with each batch). */
+export function heartbeat(db: Db, id: number): void {
+  db.prepare('UPDATE jobs SET heartbeat_at = ? WHERE id = ?').run(new Date().toISOString(), id)
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -64,7 +75,10 @@ export function reapInterrupted(
   const interrupted: JobInfo[] = []
   const live: JobInfo[] = []
   for (const r of rows) {
-    const stillRunning = r.pid === process.pid ? ownLive.has(r.id) : r.pid !== null && alive(r.pid)
+    // Another process's job is live while its pid exists and it has beaten recently: after a
+    // crash or reboot the pid may belong to an unrelated process, whose job would never end.
+    const fresh = r.heartbeat_at !== null && Date.now() - Date.parse(r.heartbeat_at) < HEARTBEAT_STALE_MS
+    const stillRunning = r.pid === process.pid ? ownLive.has(r.id) : r.pid !== null && alive(r.pid) && fresh
     if (stillRunning) {
       live.push(toInfo(r))
     } else {
@@ -80,8 +94,10 @@ export function reapInterrupted(
 
 export function createJob(db: Db, kind: JobKind, params: Record<string, unknown>): JobInfo {
   const info = db
-    .prepare(`INSERT INTO jobs (kind, status, params, pid, started_at) VALUES (?, 'running', ?, ?, ?)`)
-    .run(kind, JSON.stringify(params), process.pid, new Date().toISOString())
+    .prepare(
+      `INSERT INTO jobs (kind, status, params, pid, started_at, heartbeat_at) VALUES (?, 'running', ?, ?, @now, @now)`,
+    )
+    .run(kind, JSON.stringify(params), process.pid, { now: new Date().toISOString() })
   return getJob(db, Number(info.lastInsertRowid))
 }
 

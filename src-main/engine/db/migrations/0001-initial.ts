@@ -6,7 +6,8 @@ import type { Migration } from './types'
  * - sources: import roots. A crop's original lives at sources.root / crops.rel_path.
  * - crops: one row per distinct original (UNIQUE sha256): the same bytes imported twice are one crop.
  * - thumbs: cached thumbnails (WebP), one per crop, written in the same transaction as the crop.
- * - jobs: long-running work (imports) with status and counters, so an interrupted run can be resumed.
+ * - jobs: long-running work (imports) with status and counters, so an interrupted run can be resumed;
+ *   pid + heartbeat_at tell a live job from one whose process died (a pid alone can be reused).
  * - audit_log: append-only (triggers refuse UPDATE and DELETE), each entry hash-chained to the previous.
  */
 export const migration: Migration = {
@@ -31,6 +32,7 @@ export const migration: Migration = {
       status       TEXT NOT NULL CHECK (status IN ('running', 'done', 'cancelled', 'failed', 'interrupted')),
       params       TEXT NOT NULL,
       pid          INTEGER,
+      heartbeat_at TEXT,
       done         INTEGER NOT NULL DEFAULT 0,
       total        INTEGER NOT NULL DEFAULT 0,
       started_at   TEXT NOT NULL,
