@@ -2,6 +2,8 @@ import { LineupError } from '../../src-shared/errors'
 import { appVersion } from '../engine/service'
 import { UsageError } from './args'
 import { importCommand, importUsage } from './import'
+import { lossCommand, lossUsage } from './loss'
+import { metricsCommand, metricsUsage } from './metrics'
 import { serveCommand, serveUsage } from './serve'
 
 interface Command {
@@ -14,6 +16,16 @@ interface Command {
 const commands: Record<string, Command> = {
   import: { summary: 'import a folder of crops into a library', usage: importUsage, run: importCommand },
   serve: { summary: 'browser mode: the UI and API on 127.0.0.1', usage: serveUsage, run: serveCommand },
+  metrics: {
+    summary: 're-ID protocol metrics (mAP, CMC) of a distance matrix or features',
+    usage: metricsUsage,
+    run: metricsCommand,
+  },
+  loss: {
+    summary: 'a batch loss (Rank-Triplet and others) of embeddings and labels',
+    usage: lossUsage,
+    run: lossCommand,
+  },
 }
 
 function help(): string {

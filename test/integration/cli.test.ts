@@ -14,15 +14,16 @@ describe('lineup (the command line)', () => {
     const run = await runCli(['--help'])
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(/^lineup \d+\.\d+\.\d+: offline person re-identification/)
-    expect(run.stdout).toMatch(/^ {2}import {2}import a folder of crops into a library$/m)
-    expect(run.stdout).toMatch(/^ {2}serve /m)
+    expect(run.stdout).toMatch(/^ {2}import +import a folder of crops into a library$/m)
+    for (const name of ['serve', 'metrics', 'loss'])
+      expect(run.stdout).toMatch(new RegExp(`^ {2}${name} +\\S`, 'm'))
   })
 
   it('an unknown command exits 2 and lists the known ones', async () => {
     const run = await runCli(['improt', 'x'])
     expect(run.code).toBe(2)
     expect(run.stdout).toBe('')
-    expect(run.stderr).toMatch(/unknown command "improt"; commands: import, serve/)
+    expect(run.stderr).toMatch(/unknown command "improt"; commands: import, serve, metrics, loss/)
   })
 
   it('import --help shows its options', async () => {

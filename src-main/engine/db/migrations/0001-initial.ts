@@ -28,7 +28,7 @@ export const migration: Migration = {
 
     CREATE TABLE jobs (
       id           INTEGER PRIMARY KEY,
-      kind         TEXT NOT NULL CHECK (kind IN ('import')),
+      kind         TEXT NOT NULL CHECK (kind IN ('import', 'embed', 'train')),
       status       TEXT NOT NULL CHECK (status IN ('running', 'done', 'cancelled', 'failed', 'interrupted')),
       params       TEXT NOT NULL,
       pid          INTEGER,
