@@ -13,6 +13,8 @@ export default defineConfig({
         input: {
           index: resolve('src-main/electron/main.ts'),
           'import.worker': resolve('src-main/engine/jobs/import.worker.ts'),
+          'embed.worker': resolve('src-main/engine/jobs/embed.worker.ts'),
+          'probe-child': resolve('src-main/engine/ml/onnx/probe-child.ts'),
         },
       },
     },

@@ -37,7 +37,7 @@ async function once(folder: string): Promise<Run> {
   const path = join(dir, 'bench.lineup')
   const db = openLibrary(path)
   try {
-    const at: Partial<Record<'scanning' | 'importing' | 'finishing', number>> = {}
+    const at: Partial<Record<JobProgress['phase'], number>> = {}
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     const handle = startImport(db, path, { folder, layout: 'auto' }, (p: JobProgress) => {

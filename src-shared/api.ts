@@ -15,6 +15,8 @@ import type {
   ImportSummary,
   JobInfo,
   LibrarySummary,
+  ModelInfo,
+  SearchResult,
 } from './domain'
 import { importLayouts } from './domain'
 import { LineupError, toErrorBody, type Envelope } from './errors'
@@ -51,6 +53,39 @@ export const schemas = {
   'jobs.get': z.object({ id }).strict(),
   'jobs.cancel': z.object({ id }).strict(),
   'dialog.chooseFolder': none,
+  'models.list': none,
+  'models.add': z
+    .object({
+      /** Path of an .onnx file on the analyst's machine, or 'builtin' for the built-in descriptor. */
+      path: z.string().min(1, 'path is required: the .onnx file to import, or "builtin"'),
+      name: z.string().min(1).max(200).optional(),
+      inputSize: z.tuple([z.number().int().min(8).max(4096), z.number().int().min(8).max(4096)]).optional(),
+      mean: z.tuple([z.number(), z.number(), z.number()]).optional(),
+      std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).optional(),
+      input: z.string().min(1).optional(),
+      output: z.string().min(1).optional(),
+      activate: z.boolean().default(true),
+    })
+    .strict(),
+  'models.activate': z.object({ id }).strict(),
+  'embed.start': z.object({ modelId: id.optional() }).strict(),
+  'search.query': z
+    .object({
+      /** One crop, or several confirmed crops of the same person (multi-query fusion). */
+      cropIds: z.array(id).min(1, 'give at least one query crop').max(100),
+      k: z.number().int().min(1).max(10_000).default(100),
+      offset: z.number().int().min(0).default(0),
+      fusion: z.enum(['mean', 'max']).default('mean'),
+      cameras: z.array(z.string().min(1).max(200)).max(1000).optional(),
+      excludeQueryCameras: z.boolean().default(false),
+      identity: z.string().min(1).max(200).optional(),
+      /** ISO 8601 bounds on crops' timestamps (crops without a time are excluded when set). */
+      from: z.iso.datetime({ offset: true }).optional(),
+      to: z.iso.datetime({ offset: true }).optional(),
+      excludeQueries: z.boolean().default(true),
+      modelId: id.optional(),
+    })
+    .strict(),
 } as const
 
 export type Method = keyof typeof schemas
@@ -69,6 +104,11 @@ export interface Results {
   'jobs.cancel': JobInfo
   /** The chosen folder, or null when the analyst closed the dialog. */
   'dialog.chooseFolder': string | null
+  'models.list': ModelInfo[]
+  'models.add': ModelInfo
+  'models.activate': ModelInfo
+  'embed.start': JobInfo
+  'search.query': SearchResult
 }
 
 /** Input as a caller writes it (defaults optional). */

@@ -76,7 +76,45 @@ export interface ImportSummary {
 }
 
 export type JobStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted'
-export type JobKind = 'import'
+export type JobKind = 'import' | 'embed'
+
+/** How an ONNX backbone is fed (DESIGN.md §3); the built-in descriptor has no settings. */
+export interface OnnxModelConfig {
+  /** Graph input and output names (default: the model's first input and output). */
+  input?: string
+  output?: string
+  /** Input height and width in pixels, e.g. [256, 128]. */
+  inputSize: [number, number]
+  /** Per-channel mean and standard deviation (RGB, on values scaled to [0, 1]). */
+  mean: [number, number, number]
+  std: [number, number, number]
+}
+
+export interface ModelInfo {
+  id: number
+  /** What produced the vectors: the .onnx file's SHA-256, or `builtin:<name>@<version>`. */
+  key: string
+  kind: 'onnx' | 'builtin'
+  name: string
+  dim: number
+  config: OnnxModelConfig | Record<string, never>
+  active: boolean
+  createdAt: string
+  /** Bytes of the stored model file (ONNX only). */
+  bytes: number | null
+  /** Crops of the library that have a vector from this model. */
+  embedded: number
+}
+
+/** Result of an embedding job. */
+export interface EmbedSummary {
+  modelKey: string
+  embedded: number
+  skipped: { cropId: number; path: string; reason: string }[]
+  /** Crops of the library with a vector from this model, after the job. */
+  total: number
+  crops: number
+}
 
 export interface JobInfo {
   id: number
@@ -88,13 +126,13 @@ export interface JobInfo {
   startedAt: string
   finishedAt: string | null
   error: string | null
-  summary: ImportSummary | null
+  summary: ImportSummary | EmbedSummary | null
 }
 
 export interface JobProgress {
   jobId: number
   kind: JobKind
-  phase: 'scanning' | 'importing' | 'finishing'
+  phase: 'scanning' | 'importing' | 'embedding' | 'finishing'
   done: number
   total: number
   imported: number
@@ -112,4 +150,25 @@ export interface AppInfo {
   host: 'electron' | 'browser'
   /** True where a native folder dialog exists (Electron); browser mode uses a path field. */
   canChooseFolder: boolean
+}
+
+export interface SearchHit {
+  rank: number
+  crop: CropSummary & { timestamp: string | null }
+  /** Squared Euclidean distance between L2-normalised vectors (= 2 − 2·cosine), in [0, 4]. */
+  distance: number
+}
+
+export interface SearchResult {
+  /** The model that produced the vectors (its key: file SHA-256 or builtin name@version). */
+  modelKey: string
+  modelName: string
+  queries: number[]
+  /** Crops that passed the filters (the length of the full ranking). */
+  total: number
+  offset: number
+  hits: SearchHit[]
+  /** Query crops with no vector yet (embed the library first); they were left out of the query. */
+  missing: number[]
+  milliseconds: number
 }

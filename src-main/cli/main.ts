@@ -1,8 +1,12 @@
 import { LineupError } from '../../src-shared/errors'
 import { appVersion } from '../engine/service'
 import { UsageError } from './args'
+import { evalCommand, evalUsage } from './eval'
 import { importCommand, importUsage } from './import'
+import { embedCommand, embedUsage } from './embed'
 import { lossCommand, lossUsage } from './loss'
+import { modelCommand, modelUsage } from './model'
+import { searchCommand, searchUsage } from './search'
 import { metricsCommand, metricsUsage } from './metrics'
 import { serveCommand, serveUsage } from './serve'
 
@@ -16,10 +20,26 @@ interface Command {
 const commands: Record<string, Command> = {
   import: { summary: 'import a folder of crops into a library', usage: importUsage, run: importCommand },
   serve: { summary: 'browser mode: the UI and API on 127.0.0.1', usage: serveUsage, run: serveCommand },
+  model: {
+    summary: 'add, list or activate embedding models (ONNX or built-in)',
+    usage: modelUsage,
+    run: modelCommand,
+  },
+  embed: { summary: 'compute embeddings for the crops of a library', usage: embedUsage, run: embedCommand },
+  search: {
+    summary: 'rank the library against query crops or image files',
+    usage: searchUsage,
+    run: searchCommand,
+  },
   metrics: {
     summary: 're-ID protocol metrics (mAP, CMC) of a distance matrix or features',
     usage: metricsUsage,
     run: metricsCommand,
+  },
+  eval: {
+    summary: 'R1/R5/R10/mAP of a model on a Market-1501-layout folder',
+    usage: evalUsage,
+    run: evalCommand,
   },
   loss: {
     summary: 'a batch loss (Rank-Triplet and others) of embeddings and labels',

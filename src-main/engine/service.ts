@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs'
 import type { LineupApi, Parsed } from '../../src-shared/api'
-import type { AppInfo } from '../../src-shared/domain'
+import type { AppInfo, JobProgress } from '../../src-shared/domain'
 import { LineupError } from '../../src-shared/errors'
 import type { EventListener, LineupEvent } from '../../src-shared/events'
 import { openLibrary, type Db } from './db/open'
-import { startImport, type ImportJob } from './jobs/import-job'
+import { addModel } from './features/add-model'
+import { startEmbed } from './jobs/embed-job'
+import { startImport } from './jobs/import-job'
 import { getJob, listJobs } from './jobs/jobs'
+import { activateModel, listModels } from './library/models'
 import { getCrop, getThumb, librarySummary, listCrops, listIdentities } from './library/queries'
+import { appendAudit } from './audit/log'
+import { LibrarySearch } from './search/library-search'
 
 export interface ServiceOptions {
   dbPath: string
@@ -38,11 +43,27 @@ export function appVersion(): string {
 export class LineupService implements LineupApi {
   readonly db: Db
   private readonly listeners = new Set<EventListener>()
-  private readonly running = new Map<number, ImportJob>()
+  private readonly running = new Map<number, { cancel(): void; finished: Promise<unknown> }>()
+  readonly search: LibrarySearch
 
   constructor(private readonly options: ServiceOptions) {
     this.db = openLibrary(options.dbPath)
+    this.search = new LibrarySearch(this.db)
   }
+
+  /** Follows a started job: events while it runs, `job.finished` and `library.changed` at the end. */
+  private follow(jobId: number, handle: { cancel(): void; finished: Promise<unknown> }): void {
+    this.running.set(jobId, handle)
+    const settle = (): void => {
+      this.running.delete(jobId)
+      const job = getJob(this.db, jobId)
+      this.emit({ type: 'job.finished', job, summary: job.summary })
+      this.emit({ type: 'library.changed' })
+    }
+    handle.finished.then(settle, settle)
+  }
+
+  private progress = (progress: JobProgress): void => this.emit({ type: 'job.progress', progress })
 
   /** Subscribes to progress and change events; returns the unsubscribe function. */
   onEvent(listener: EventListener): () => void {
@@ -80,18 +101,34 @@ export class LineupService implements LineupApi {
   }
 
   async 'import.start'(input: Parsed<'import.start'>) {
-    const handle = startImport(this.db, this.options.dbPath, input, (progress) =>
-      this.emit({ type: 'job.progress', progress }),
-    )
-    this.running.set(handle.job.id, handle)
-    const settle = () => {
-      this.running.delete(handle.job.id)
-      const job = getJob(this.db, handle.job.id)
-      this.emit({ type: 'job.finished', job, summary: job.summary })
-      this.emit({ type: 'library.changed' })
-    }
-    handle.finished.then(settle, settle)
+    const handle = startImport(this.db, this.options.dbPath, input, this.progress)
+    this.follow(handle.job.id, handle)
     return handle.job
+  }
+
+  async 'models.list'() {
+    return listModels(this.db).map(({ file: _file, ...info }) => info)
+  }
+
+  async 'models.add'(input: Parsed<'models.add'>) {
+    const { file: _file, ...info } = await addModel(this.db, this.options.dbPath, input)
+    return info
+  }
+
+  async 'models.activate'(input: Parsed<'models.activate'>) {
+    const { file: _file, ...info } = activateModel(this.db, input.id)
+    appendAudit(this.db, 'analyst', 'model.activate', { model: info.key, name: info.name })
+    return info
+  }
+
+  async 'embed.start'(input: Parsed<'embed.start'>) {
+    const handle = startEmbed(this.db, this.options.dbPath, input.modelId, this.progress)
+    this.follow(handle.job.id, handle)
+    return handle.job
+  }
+
+  async 'search.query'(input: Parsed<'search.query'>) {
+    return this.search.query(input)
   }
 
   async 'jobs.list'(input: Parsed<'jobs.list'>) {

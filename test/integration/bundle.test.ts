@@ -66,8 +66,7 @@ describe('electron-vite build', () => {
     })
     expect(result.type).toBe('done')
     if (result.type === 'done') {
-      expect(result.result.imported).toBe(3)
-      expect(result.result.cameras).toBe(1)
+      expect(result.result).toMatchObject({ imported: 3, cameras: 1 })
     }
     expect(db.prepare('SELECT count(*) FROM crops').pluck().get()).toBe(3)
     db.close()

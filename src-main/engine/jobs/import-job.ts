@@ -1,13 +1,13 @@
 import { realpathSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { ImportLayout, JobInfo, JobProgress } from '../../../src-shared/domain'
-import { LineupError, type ErrorBody } from '../../../src-shared/errors'
+import { LineupError } from '../../../src-shared/errors'
 import type { Db } from '../db/open'
 import type { ImportParams, ImportResult } from '../ingest/import'
 import { readCropsCsv } from '../ingest/layout'
-import { createJob, failJob, getJob, reapInterrupted } from './jobs'
-import type { FromWorker, ImportWorkerData, ToWorker } from './messages'
-import { spawnWorker } from './spawn'
+import { createJob, getJob, reapInterrupted } from './jobs'
+import type { ImportWorkerData } from './messages'
+import { liveJobs, runJobWorker } from './run-worker'
 
 export interface ImportRequest {
   folder: string
@@ -23,8 +23,6 @@ export interface ImportJob {
   /** Resolves when the worker ends: with the result, or rejects with a LineupError. */
   finished: Promise<ImportResult>
 }
-
-const liveJobs = new Set<number>()
 
 /**
  * Resolves and checks the folder before any job is created; errors say what to do. Returns its
@@ -73,49 +71,9 @@ export function startImport(
   }
   const resumed = interrupted.filter((j) => j.params.root === root)
   const job = createJob(db, 'import', { ...params, resumes: resumed.map((j) => j.id) })
-  liveJobs.add(job.id)
   const data: ImportWorkerData = { dbPath: resolve(dbPath), jobId: job.id, params }
-  const worker = spawnWorker('import', data)
-  let settled = false
-  const finished = new Promise<ImportResult>((resolvePromise, reject) => {
-    const end = (fn: () => void): void => {
-      if (settled) return
-      settled = true
-      liveJobs.delete(job.id)
-      fn()
-    }
-    // The outcome is settled on 'exit', once the worker has closed its connection: the host's
-    // connection is then the last one, so closing it checkpoints the WAL into the library file.
-    // Settling on the message raced the two closes, and the WAL (with the last batch and the audit
-    // entry) could outlive the command, so a copy of the .lineup file alone missed them.
-    let outcome: (() => void) | null = null
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'progress') onProgress?.(m.progress)
-      else if (m.type === 'done') outcome = () => resolvePromise(m.result)
-      else outcome = () => reject(new LineupError(m.error.kind, m.error.message))
-    })
-    worker.on('error', (err) => {
-      if (outcome) return // it had already reported; 'exit' settles with that
-      const error: ErrorBody = { kind: 'internal', message: `import worker crashed: ${err.message}` }
-      failJob(db, job.id, error.message)
-      end(() => reject(new LineupError(error.kind, error.message)))
-    })
-    worker.on('exit', (code) => {
-      if (outcome) {
-        end(outcome)
-      } else if (!settled) {
-        const message = `import worker stopped unexpectedly (exit code ${code})`
-        failJob(db, job.id, message)
-        end(() => reject(new LineupError('internal', message)))
-      }
-    })
-  })
-  return {
-    job,
-    resumed,
-    cancel: () => worker.postMessage({ type: 'cancel' } satisfies ToWorker),
-    finished,
-  }
+  const run = runJobWorker<ImportResult>(db, 'import', job.id, 'import', data, onProgress)
+  return { job, resumed, cancel: run.cancel, finished: run.finished }
 }
 
 export { getJob }

@@ -1,4 +1,4 @@
-import type { ImportSummary, JobInfo, JobKind, JobStatus } from '../../../src-shared/domain'
+import type { JobInfo, JobKind, JobStatus } from '../../../src-shared/domain'
 import { LineupError } from '../../../src-shared/errors'
 import type { Db } from '../db/open'
 
@@ -28,7 +28,7 @@ function toInfo(r: JobRow): JobInfo {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     error: r.error,
-    summary: r.summary ? (JSON.parse(r.summary) as ImportSummary) : null,
+    summary: r.summary ? (JSON.parse(r.summary) as JobInfo['summary']) : null,
   }
 }
 

@@ -1,6 +1,6 @@
 import type { ErrorBody } from '../../../src-shared/errors'
 import type { JobProgress } from '../../../src-shared/domain'
-import type { ImportParams, ImportResult } from '../ingest/import'
+import type { ImportParams } from '../ingest/import'
 
 /** What the host sends a job worker. */
 export type ToWorker = { type: 'cancel' }
@@ -8,11 +8,17 @@ export type ToWorker = { type: 'cancel' }
 /** What a job worker sends back. */
 export type FromWorker =
   | { type: 'progress'; progress: JobProgress }
-  | { type: 'done'; result: ImportResult }
+  | { type: 'done'; result: unknown }
   | { type: 'failed'; error: ErrorBody }
 
 export interface ImportWorkerData {
   dbPath: string
   jobId: number
   params: ImportParams
+}
+
+export interface EmbedWorkerData {
+  dbPath: string
+  jobId: number
+  modelId: number
 }

@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url'
  * the worker needs tsx registered before it can load a `.ts` file; and bundled by electron-vite,
  * where each worker entry is its own file beside the main bundle (see electron.vite.config.ts).
  */
-export function spawnWorker(name: 'import', workerData: unknown): Worker {
+/** The engine's worker entries (`<name>.worker.ts`; each is also an entry of the main bundle). */
+export type WorkerName = 'import' | 'embed'
+
+export function spawnWorker(name: WorkerName, workerData: unknown): Worker {
   const here = fileURLToPath(import.meta.url)
   const dir = dirname(here)
   if (here.endsWith('.ts')) {

@@ -22,10 +22,30 @@ export function formatEta(seconds: number | null): string {
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`
 }
 
-/** Files per second, e.g. "480 files/s" or "2.5 files/s". */
-export function formatRate(perSecond: number): string {
+/** Items per second, e.g. "480 files/s" or "2.5 crops/s" (`unit` defaults to "files"). */
+export function formatRate(perSecond: number, unit = 'files'): string {
   if (!Number.isFinite(perSecond) || perSecond <= 0) return '—'
-  return `${perSecond >= 10 ? integer.format(perSecond) : perSecond.toFixed(1)} files/s`
+  return `${perSecond >= 10 ? integer.format(perSecond) : perSecond.toFixed(1)} ${unit}/s`
+}
+
+/** A search distance (squared Euclidean on unit vectors, 0–4) with 3 decimals: 0.8231 → "0.823". */
+export function formatDistance(distance: number): string {
+  return distance.toFixed(3)
+}
+
+/** Milliseconds as "0.42 ms", "12.3 ms" or "1,204 ms". */
+export function formatMs(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)} ms`
+  if (ms < 100) return `${ms.toFixed(1)} ms`
+  return `${integer.format(ms)} ms`
+}
+
+/**
+ * The part of a model key worth showing: the first 12 hex digits of an .onnx file's SHA-256, or a
+ * built-in descriptor's whole `builtin:<name>@<version>` key.
+ */
+export function shortKey(key: string): string {
+  return /^[0-9a-f]{64}$/i.test(key) ? key.slice(0, 12) : key
 }
 
 /** An ISO 8601 time in the analyst's locale with seconds, plus the raw value for copying. */

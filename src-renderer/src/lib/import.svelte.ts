@@ -85,6 +85,10 @@ export class ImportState {
     }
   }
 
+  dismiss(): void {
+    this.outcome = null
+  }
+
   /** Follows an import that was already running when the view opened (e.g. after a reload). */
   async resume(): Promise<void> {
     try {
@@ -101,6 +105,9 @@ export class ImportState {
 
   /** Feeds a pushed event; returns true when an import of ours finished (the caller reloads). */
   handle(event: LineupEvent): boolean {
+    // Other kinds of job (embedding) have their own state.
+    if (event.type === 'job.progress' && event.progress.kind !== 'import') return false
+    if (event.type === 'job.finished' && event.job.kind !== 'import') return false
     if (event.type === 'job.progress') {
       if (this.jobId === null && !this.starting) this.jobId = event.progress.jobId
       if (event.progress.jobId === this.jobId || this.starting) this.progress = event.progress
@@ -124,7 +131,8 @@ export class ImportState {
       jobId: job.id,
       status: job.status,
       folder: typeof job.params.folder === 'string' ? job.params.folder : null,
-      summary: event.summary ?? job.summary,
+      // An import job's summary is an ImportSummary (the kind was checked in handle()).
+      summary: (event.summary ?? job.summary) as ImportSummary | null,
       error: job.error,
     }
     this.jobId = null

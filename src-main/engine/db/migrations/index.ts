@@ -1,8 +1,9 @@
 import { migration as m0001 } from './0001-initial'
+import { migration as m0002 } from './0002-models-embeddings'
 import type { Migration } from './types'
 
 /** Every schema step, in order. Append only: a released migration is never edited. */
-export const migrations: readonly Migration[] = [m0001]
+export const migrations: readonly Migration[] = [m0001, m0002]
 
 /** The schema version this build of Lineup writes. */
 export const SCHEMA_VERSION = migrations.length

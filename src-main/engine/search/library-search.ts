@@ -1,0 +1,171 @@
+import type { Parsed } from '../../../src-shared/api'
+import type { CropKind, SearchHit, SearchResult } from '../../../src-shared/domain'
+import { LineupError } from '../../../src-shared/errors'
+import type { Db } from '../db/open'
+import { activeModel, getModel, type StoredModel } from '../library/models'
+import { ExactIndex } from './exact-index'
+
+/** Search options as the contract gives them, without the query crops. */
+export type SearchOptions = Omit<Parsed<'search.query'>, 'cropIds' | 'modelId'> & { cropIds: number[] }
+
+interface Loaded {
+  index: ExactIndex
+  /** Embedding rows of the model when loaded: a different count means the index is stale. */
+  count: number
+  rowOfCrop: Map<number, number>
+}
+
+/**
+ * Query-by-example over a library (issue #4): one exact in-memory index per model, loaded from the
+ * `embeddings` table on first use and reloaded when that model's vectors change, with the crops'
+ * camera, identity and time beside each vector for the filters.
+ */
+export class LibrarySearch {
+  private readonly cache = new Map<number, Loaded>()
+
+  constructor(private readonly db: Db) {}
+
+  /** Drops cached indices (all, or one model's). */
+  invalidate(modelId?: number): void {
+    if (modelId === undefined) this.cache.clear()
+    else this.cache.delete(modelId)
+  }
+
+  private load(model: StoredModel): Loaded {
+    const count = this.db
+      .prepare('SELECT count(*) FROM embeddings WHERE model_id = ?')
+      .pluck()
+      .get(model.id) as number
+    const cached = this.cache.get(model.id)
+    if (cached && cached.count === count) return cached
+    const rows = this.db
+      .prepare(
+        `SELECT e.crop_id AS id, e.vector AS vector, c.camera_id AS camera, c.identity AS identity, c.timestamp AS timestamp
+         FROM embeddings e JOIN crops c ON c.id = e.crop_id WHERE e.model_id = ? ORDER BY e.crop_id`,
+      )
+      .iterate(model.id) as Iterable<{
+      id: number
+      vector: Buffer
+      camera: number | null
+      identity: string | null
+      timestamp: string | null
+    }>
+    const index = new ExactIndex(model.dim, count)
+    const rowOfCrop = new Map<number, number>()
+    for (const r of rows) {
+      if (r.vector.byteLength !== model.dim * 4) {
+        throw new LineupError(
+          'database',
+          `the vector of crop ${r.id} for model ${model.name} has ${r.vector.byteLength / 4} values, not ${model.dim}`,
+        )
+      }
+      const v = new Float32Array(r.vector.buffer, r.vector.byteOffset, model.dim)
+      rowOfCrop.set(
+        r.id,
+        index.add(r.id, v, r.camera ?? -1, r.identity, r.timestamp === null ? NaN : Date.parse(r.timestamp)),
+      )
+    }
+    const loaded = { index, count, rowOfCrop }
+    this.cache.set(model.id, loaded)
+    return loaded
+  }
+
+  private model(modelId: number | undefined): StoredModel {
+    const model = modelId !== undefined ? getModel(this.db, modelId) : activeModel(this.db)
+    if (!model) throw new LineupError('invalid-input', 'no active model: add one and embed the library first')
+    return model
+  }
+
+  /** `search.query`: the query crops' own vectors, fused. */
+  async query(input: Parsed<'search.query'>): Promise<SearchResult> {
+    const model = this.model(input.modelId)
+    const loaded = this.load(model)
+    const missing: number[] = []
+    const present: number[] = []
+    for (const id of input.cropIds) {
+      const exists = this.db.prepare('SELECT 1 FROM crops WHERE id = ?').get(id)
+      if (!exists) throw new LineupError('not-found', `crop ${id} is not in this library`)
+      if (loaded.rowOfCrop.has(id)) present.push(id)
+      else missing.push(id)
+    }
+    if (present.length === 0) {
+      throw new LineupError(
+        'invalid-input',
+        `query crop${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ha${missing.length > 1 ? 've' : 's'} no vector from model ${model.name} yet: embed the library first (Embed library in the Search view, or lineup embed)`,
+      )
+    }
+    const vectors = new Float32Array(present.length * model.dim)
+    present.forEach((id, i) => vectors.set(loaded.index.vector(loaded.rowOfCrop.get(id)!), i * model.dim))
+    const result = this.queryVectors(model, vectors, { ...input, cropIds: present })
+    return { ...result, missing }
+  }
+
+  /**
+   * Ranks the library against query vectors (L2-normalised, rows of model.dim). `cropIds` are
+   * the query crops, if any: excluded from the results when `excludeQueries`, and their cameras
+   * are the ones `excludeQueryCameras` leaves out.
+   */
+  queryVectors(
+    model: StoredModel,
+    vectors: Float32Array,
+    options: SearchOptions,
+    label: string[] = [],
+  ): SearchResult {
+    const started = performance.now()
+    if (vectors.length === 0 || vectors.length % model.dim !== 0) {
+      throw new LineupError('invalid-input', `query vectors must be rows of ${model.dim} values`)
+    }
+    const loaded = this.load(model)
+    const cameraId = this.db.prepare('SELECT id FROM cameras WHERE name = ?').pluck()
+    let cameras: Set<number> | null = null
+    if (options.cameras && options.cameras.length > 0) {
+      cameras = new Set(options.cameras.map((n) => (cameraId.get(n) as number | undefined) ?? -2))
+    }
+    const excludeCameras = new Set<number>()
+    if (options.excludeQueryCameras) {
+      for (const id of options.cropIds) {
+        const cam = this.db.prepare('SELECT camera_id FROM crops WHERE id = ?').pluck().get(id) as
+          number | null | undefined
+        if (cam !== null && cam !== undefined) excludeCameras.add(cam)
+      }
+    }
+    const from = options.from ? Date.parse(options.from) : -Infinity
+    const to = options.to ? Date.parse(options.to) : Infinity
+    const timed = options.from !== undefined || options.to !== undefined
+    const exclude = options.excludeQueries ? new Set(options.cropIds) : new Set<number>()
+    const ranking = loaded.index.search(vectors, {
+      k: options.k,
+      offset: options.offset,
+      fusion: options.fusion,
+      accept: (row) => {
+        const meta = loaded.index.meta(row)
+        if (exclude.has(meta.id)) return false
+        if (cameras && !cameras.has(meta.camera)) return false
+        if (excludeCameras.has(meta.camera)) return false
+        if (options.identity !== undefined && meta.identity !== options.identity) return false
+        if (timed && !(meta.time >= from && meta.time <= to)) return false
+        return true
+      },
+    })
+    const detail = this.db.prepare(
+      `SELECT crops.id AS id, cameras.name AS camera, crops.identity AS identity, crops.kind AS kind, crops.width AS width,
+              crops.height AS height, crops.timestamp AS timestamp
+       FROM crops LEFT JOIN cameras ON cameras.id = crops.camera_id WHERE crops.id = ?`,
+    )
+    const hits: SearchHit[] = ranking.hits.map((h, i) => {
+      const crop = detail.get(h.id) as SearchHit['crop'] & { kind: CropKind }
+      return { rank: options.offset + i + 1, crop, distance: h.distance }
+    })
+    void label
+    return {
+      modelKey: model.key,
+      modelName: model.name,
+      queries: options.cropIds,
+      total: ranking.total,
+      offset: options.offset,
+      hits,
+      missing: [],
+      milliseconds: performance.now() - started,
+    }
+  }
+}
