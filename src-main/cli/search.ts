@@ -73,7 +73,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
       } finally {
         await extractor.close()
       }
-      result = service.search.queryVectors(model, vectors, { ...input, cropIds }, files)
+      result = await service.search.queryVectors(model, vectors, { ...input, cropIds })
     } else {
       result = await service['search.query'](input)
     }

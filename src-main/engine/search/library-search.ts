@@ -1,22 +1,26 @@
 import type { Parsed } from '../../../src-shared/api'
-import type { CropKind, SearchHit, SearchResult } from '../../../src-shared/domain'
+import type { SearchHit, SearchResult } from '../../../src-shared/domain'
 import { LineupError } from '../../../src-shared/errors'
 import type { Db } from '../db/open'
 import { activeModel, getModel, type StoredModel } from '../library/models'
-import { ExactIndex } from './exact-index'
+import { buildIndex, type EmbeddingRow } from './build'
+import type { SearchFilter } from './filters'
+import type { VectorIndex } from './index'
 
 /** Search options as the contract gives them, without the query crops. */
 export type SearchOptions = Omit<Parsed<'search.query'>, 'cropIds' | 'modelId'> & { cropIds: number[] }
 
 interface Loaded {
-  index: ExactIndex
+  index: VectorIndex
   /** Embedding rows of the model when loaded: a different count means the index is stale. */
   count: number
-  rowOfCrop: Map<number, number>
+  /** Identity label → dense id for the index's filter column. */
+  identityIds: Map<string, number>
 }
 
 /**
- * Query-by-example over a library (issue #4): one exact in-memory index per model, loaded from the
+ * Query-by-example over a library (issue #4): one exact in-memory index per model (search/index.ts:
+ * onnxruntime GEMV over column-major panels, ≈ 1.1× the memory-bandwidth floor), loaded from the
  * `embeddings` table on first use and reloaded when that model's vectors change, with the crops'
  * camera, identity and time beside each vector for the filters.
  */
@@ -38,6 +42,7 @@ export class LibrarySearch {
       .get(model.id) as number
     const cached = this.cache.get(model.id)
     if (cached && cached.count === count) return cached
+    const identityIds = new Map<string, number>()
     const rows = this.db
       .prepare(
         `SELECT e.crop_id AS id, e.vector AS vector, c.camera_id AS camera, c.identity AS identity, c.timestamp AS timestamp
@@ -50,22 +55,24 @@ export class LibrarySearch {
       identity: string | null
       timestamp: string | null
     }>
-    const index = new ExactIndex(model.dim, count)
-    const rowOfCrop = new Map<number, number>()
-    for (const r of rows) {
-      if (r.vector.byteLength !== model.dim * 4) {
-        throw new LineupError(
-          'database',
-          `the vector of crop ${r.id} for model ${model.name} has ${r.vector.byteLength / 4} values, not ${model.dim}`,
-        )
+    function* embeddingRows(): Generator<EmbeddingRow> {
+      for (const r of rows) {
+        let identity: number | null = null
+        if (r.identity !== null) {
+          identity = identityIds.get(r.identity) ?? identityIds.size
+          identityIds.set(r.identity, identity)
+        }
+        yield {
+          cropId: r.id,
+          vector: r.vector,
+          camera: r.camera,
+          identity,
+          timestamp: r.timestamp === null ? null : Date.parse(r.timestamp),
+        }
       }
-      const v = new Float32Array(r.vector.buffer, r.vector.byteOffset, model.dim)
-      rowOfCrop.set(
-        r.id,
-        index.add(r.id, v, r.camera ?? -1, r.identity, r.timestamp === null ? NaN : Date.parse(r.timestamp)),
-      )
     }
-    const loaded = { index, count, rowOfCrop }
+    const index = buildIndex(embeddingRows(), model.dim, { modelKey: model.key, expectedRows: count })
+    const loaded = { index, count, identityIds }
     this.cache.set(model.id, loaded)
     return loaded
   }
@@ -85,7 +92,7 @@ export class LibrarySearch {
     for (const id of input.cropIds) {
       const exists = this.db.prepare('SELECT 1 FROM crops WHERE id = ?').get(id)
       if (!exists) throw new LineupError('not-found', `crop ${id} is not in this library`)
-      if (loaded.rowOfCrop.has(id)) present.push(id)
+      if (loaded.index.rowOf(id) >= 0) present.push(id)
       else missing.push(id)
     }
     if (present.length === 0) {
@@ -95,8 +102,8 @@ export class LibrarySearch {
       )
     }
     const vectors = new Float32Array(present.length * model.dim)
-    present.forEach((id, i) => vectors.set(loaded.index.vector(loaded.rowOfCrop.get(id)!), i * model.dim))
-    const result = this.queryVectors(model, vectors, { ...input, cropIds: present })
+    present.forEach((id, i) => vectors.set(loaded.index.vector(loaded.index.rowOf(id)), i * model.dim))
+    const result = await this.queryVectors(model, vectors, { ...input, cropIds: present })
     return { ...result, missing }
   }
 
@@ -105,58 +112,50 @@ export class LibrarySearch {
    * the query crops, if any: excluded from the results when `excludeQueries`, and their cameras
    * are the ones `excludeQueryCameras` leaves out.
    */
-  queryVectors(
+  async queryVectors(
     model: StoredModel,
     vectors: Float32Array,
     options: SearchOptions,
-    label: string[] = [],
-  ): SearchResult {
+  ): Promise<SearchResult> {
     const started = performance.now()
     if (vectors.length === 0 || vectors.length % model.dim !== 0) {
       throw new LineupError('invalid-input', `query vectors must be rows of ${model.dim} values`)
     }
     const loaded = this.load(model)
     const cameraId = this.db.prepare('SELECT id FROM cameras WHERE name = ?').pluck()
-    let cameras: Set<number> | null = null
+    const filter: SearchFilter = {}
     if (options.cameras && options.cameras.length > 0) {
-      cameras = new Set(options.cameras.map((n) => (cameraId.get(n) as number | undefined) ?? -2))
+      filter.cameras = options.cameras.map((n) => (cameraId.get(n) as number | undefined) ?? -2)
     }
-    const excludeCameras = new Set<number>()
     if (options.excludeQueryCameras) {
+      const cams: number[] = []
       for (const id of options.cropIds) {
         const cam = this.db.prepare('SELECT camera_id FROM crops WHERE id = ?').pluck().get(id) as
           number | null | undefined
-        if (cam !== null && cam !== undefined) excludeCameras.add(cam)
+        if (cam !== null && cam !== undefined) cams.push(cam)
       }
+      filter.excludeCameras = cams
     }
-    const from = options.from ? Date.parse(options.from) : -Infinity
-    const to = options.to ? Date.parse(options.to) : Infinity
-    const timed = options.from !== undefined || options.to !== undefined
-    const exclude = options.excludeQueries ? new Set(options.cropIds) : new Set<number>()
-    const ranking = loaded.index.search(vectors, {
+    if (options.identity !== undefined) filter.identity = loaded.identityIds.get(options.identity) ?? -2
+    if (options.from !== undefined) filter.timeFrom = Date.parse(options.from)
+    if (options.to !== undefined) filter.timeTo = Date.parse(options.to)
+    if (options.excludeQueries) filter.excludeIds = options.cropIds
+    const ranking = await loaded.index.search(vectors, {
       k: options.k,
       offset: options.offset,
       fusion: options.fusion,
-      accept: (row) => {
-        const meta = loaded.index.meta(row)
-        if (exclude.has(meta.id)) return false
-        if (cameras && !cameras.has(meta.camera)) return false
-        if (excludeCameras.has(meta.camera)) return false
-        if (options.identity !== undefined && meta.identity !== options.identity) return false
-        if (timed && !(meta.time >= from && meta.time <= to)) return false
-        return true
-      },
+      filter,
     })
     const detail = this.db.prepare(
       `SELECT crops.id AS id, cameras.name AS camera, crops.identity AS identity, crops.kind AS kind, crops.width AS width,
               crops.height AS height, crops.timestamp AS timestamp
        FROM crops LEFT JOIN cameras ON cameras.id = crops.camera_id WHERE crops.id = ?`,
     )
-    const hits: SearchHit[] = ranking.hits.map((h, i) => {
-      const crop = detail.get(h.id) as SearchHit['crop'] & { kind: CropKind }
-      return { rank: options.offset + i + 1, crop, distance: h.distance }
-    })
-    void label
+    const hits: SearchHit[] = Array.from(ranking.ids, (id, i) => ({
+      rank: ranking.ranks[i]!,
+      crop: detail.get(id) as SearchHit['crop'],
+      distance: ranking.distances[i]!,
+    }))
     return {
       modelKey: model.key,
       modelName: model.name,

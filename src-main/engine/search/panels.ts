@@ -223,9 +223,22 @@ export class PanelStore {
 
 /** Throws unless every row of x (n×d) is finite with squared norm 1 (± 1e-3) or exactly 0. */
 export function checkUnitRows(x: Float32Array, n: number, d: number, what: (i: number) => string): void {
+  const d4 = d - (d % 4)
   for (let i = 0; i < n; i++) {
-    let s = 0
-    for (let k = i * d, end = k + d; k < end; k++) s += x[k]! * x[k]!
+    // Four accumulators: this runs over every appended value (≈ 0.2 s per 1M × 512).
+    let s0 = 0
+    let s1 = 0
+    let s2 = 0
+    let s3 = 0
+    const o = i * d
+    for (let k = o, end = o + d4; k < end; k += 4) {
+      s0 += x[k]! * x[k]!
+      s1 += x[k + 1]! * x[k + 1]!
+      s2 += x[k + 2]! * x[k + 2]!
+      s3 += x[k + 3]! * x[k + 3]!
+    }
+    for (let k = o + d4; k < o + d; k++) s0 += x[k]! * x[k]!
+    const s = s0 + s1 + s2 + s3
     if (!(Math.abs(s - 1) <= NORM_TOLERANCE) && s !== 0) {
       throw new LineupError(
         'invalid-input',
@@ -258,7 +271,9 @@ function transposeInto(
   w: number,
   col: number,
 ): void {
-  const B = 32 // rows per block: 32 source rows (64 KiB at d = 512) stay in L2 across the k loop
+  // Rows per block: 128 source rows (256 KiB at d = 512) stay in L2 across the k loop, and each k
+  // writes 512 contiguous bytes. Measured at d = 512: 16 rows 1.8 µs/row, 32: 1.2, 64–512: 0.97.
+  const B = 128
   for (let b = 0; b < count; b += B) {
     const bn = Math.min(B, count - b)
     for (let k = 0; k < d; k++) {
