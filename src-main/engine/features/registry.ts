@@ -1,5 +1,6 @@
 import type { OnnxModelConfig } from '../../../src-shared/domain'
 import { LineupError } from '../../../src-shared/errors'
+import { BuiltinExtractor } from './builtin'
 import { OnnxExtractor } from './onnx-extractor'
 import type { Extractor } from './types'
 
@@ -7,6 +8,12 @@ import type { Extractor } from './types'
 export type ExtractorSpec =
   { kind: 'builtin' } | { kind: 'onnx'; path: string; config?: Partial<OnnxModelConfig> }
 
+/**
+ * Builds an extractor: 'builtin' is the built-in descriptor (features/builtin.ts, no model file),
+ * 'onnx' a re-ID network exported to ONNX (features/onnx-extractor.ts).
+ *
+ * @throws LineupError('invalid-input') for an unknown kind, naming the known ones
+ */
 export async function createExtractor(spec: ExtractorSpec): Promise<Extractor> {
   if (spec.kind === 'onnx') {
     const c = spec.config ?? {}
@@ -19,8 +26,7 @@ export async function createExtractor(spec: ExtractorSpec): Promise<Extractor> {
       ...(c.std ? { std: c.std } : {}),
     })
   }
-  if (spec.kind === 'builtin')
-    throw new LineupError('unsupported', 'the built-in descriptor is not available in this build yet')
+  if (spec.kind === 'builtin') return BuiltinExtractor.open()
   throw new LineupError(
     'invalid-input',
     `unknown extractor kind "${(spec as { kind: string }).kind}"; known: onnx, builtin`,
