@@ -28,7 +28,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const port = positiveInt('--port', values.port)
   if (port !== undefined && port > 65535) throw new UsageError('--port must be at most 65535')
   const dbPath = values.db ?? defaultLibraryPath()
-  const service = new LineupService({ dbPath, host: 'browser' })
+  const service = new LineupService({ dbPath, host: 'browser', autoEmbed: true })
   let server
   try {
     server = await startHttpServer({ service, rendererDir: rendererDir(), ...(port ? { port } : {}) })

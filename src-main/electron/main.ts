@@ -58,6 +58,7 @@ async function start(): Promise<void> {
   const service = new LineupService({
     dbPath: join(app.getPath('userData'), 'library.lineup'),
     host: 'electron',
+    autoEmbed: true,
     chooseFolder: async () => {
       const r = await dialog.showOpenDialog(win ?? undefined!, {
         title: 'Import a folder of crops',

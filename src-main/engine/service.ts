@@ -8,7 +8,7 @@ import { addModel } from './features/add-model'
 import { startEmbed } from './jobs/embed-job'
 import { startImport } from './jobs/import-job'
 import { getJob, listJobs } from './jobs/jobs'
-import { activateModel, listModels } from './library/models'
+import { activateModel, activeModel, listModels } from './library/models'
 import { getCrop, getThumb, librarySummary, listCrops, listIdentities } from './library/queries'
 import { appendAudit } from './audit/log'
 import { LibrarySearch } from './search/library-search'
@@ -16,6 +16,8 @@ import { LibrarySearch } from './search/library-search'
 export interface ServiceOptions {
   dbPath: string
   host: AppInfo['host']
+  /** Embed new crops with the active model after each import (the UI hosts: true). */
+  autoEmbed?: boolean
   /** The native folder dialog (Electron only). */
   chooseFolder?: () => Promise<string | null>
 }
@@ -59,8 +61,33 @@ export class LineupService implements LineupApi {
       const job = getJob(this.db, jobId)
       this.emit({ type: 'job.finished', job, summary: job.summary })
       this.emit({ type: 'library.changed' })
+      if (job.kind === 'import' && job.status === 'done') this.embedNewCrops()
     }
     handle.finished.then(settle, settle)
+  }
+
+  /**
+   * New imports are embedded incrementally: after an import, when a model is active and no
+   * embedding job runs, one starts for the crops that have no vector yet. Best effort: if it cannot
+   * start (e.g. another process is embedding), the analyst's Embed button still can.
+   */
+  private embedNewCrops(): void {
+    if (!this.options.autoEmbed) return
+    try {
+      const model = activeModel(this.db)
+      if (!model) return
+      const pending = this.db
+        .prepare(
+          'SELECT count(*) FROM crops WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = ? AND e.crop_id = crops.id)',
+        )
+        .pluck()
+        .get(model.id) as number
+      if (pending === 0) return
+      const handle = startEmbed(this.db, this.options.dbPath, model.id, this.progress)
+      this.follow(handle.job.id, handle)
+    } catch {
+      // Another embedding job is running, or the model cannot be loaded: nothing to do here.
+    }
   }
 
   private progress = (progress: JobProgress): void => this.emit({ type: 'job.progress', progress })

@@ -251,3 +251,29 @@ describe('models, embedding and search on a library', () => {
     expect(bad.code).toBe(2)
   })
 })
+
+describe('new imports are embedded incrementally', () => {
+  it('embeds the crops of an import with the active model, without being asked', async () => {
+    const folder = join(tmp.path, 'later')
+    await makeFolder(folder)
+    const dbPath = join(tmp.path, 'auto.lineup')
+    const model = join(tmp.path, 'tiny-auto.onnx')
+    writeFileSync(model, buildEmbedder({ inputDims: ['batch', 3, 8, 4], dim: 16 }))
+    const service = new LineupService({ dbPath, host: 'browser', autoEmbed: true })
+    try {
+      await service['models.add']({ path: model, inputSize: [8, 4], activate: true })
+      const imported = await waitFor(service, await service['import.start']({ folder, layout: 'auto' }))
+      expect(imported.status).toBe('done')
+      // The embedding job follows the import on its own.
+      for (let i = 0; i < 200; i++) {
+        const embed = (await service['jobs.list']({ limit: 10 })).find((j) => j.kind === 'embed')
+        if (embed && embed.status !== 'running') break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      const [m] = await service['models.list']()
+      expect(m!.embedded).toBe(12)
+    } finally {
+      await service.close()
+    }
+  })
+})
