@@ -1,9 +1,8 @@
-import type { EmbedSummary } from '../../src-shared/domain'
 import { startEmbed } from '../engine/jobs/embed-job'
 import { resolveModel } from '../engine/library/models'
 import { openLibrary } from '../engine/db/open'
 import { parse, UsageError } from './args'
-import { TtyBar } from './progress'
+import { followJob } from './follow-job'
 
 export const embedUsage = `lineup embed --db <library-file> [--model <id|name|key-prefix>] [--json]
 
@@ -21,30 +20,11 @@ export async function embedCommand(argv: string[]): Promise<number> {
   if (!values.db) throw new UsageError('--db <library-file> is required')
   const db = openLibrary(values.db, { mustExist: true })
   const json = values.json === true
-  const bar = new TtyBar(process.stderr)
   try {
     const modelId = values.model === undefined ? undefined : resolveModel(db, values.model).id
-    const handle = startEmbed(db, values.db, modelId, (p) => {
-      if (json) process.stdout.write(`${JSON.stringify({ progress: p })}\n`)
-      else bar.update(p)
-    })
-    const onSignal = (): void => handle.cancel()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    const result = await handle.finished.finally(() => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      bar.end()
-    })
-    const summary: EmbedSummary & { jobId: number; cancelled?: boolean } = {
-      modelKey: result.modelKey,
-      embedded: result.embedded,
-      skipped: result.skipped,
-      total: result.total,
-      crops: result.crops,
-      jobId: result.jobId,
-      ...(result.cancelled ? { cancelled: true } : {}),
-    }
+    const { result, summary } = await followJob('embedding', json, (onProgress) =>
+      startEmbed(db, values.db!, modelId, onProgress),
+    )
     if (json) process.stdout.write(`${JSON.stringify(summary)}\n`)
     else {
       process.stdout.write(

@@ -2,7 +2,7 @@ import { importLayouts, type ImportSummary } from '../../src-shared/domain'
 import { openLibrary } from '../engine/db/open'
 import { checkFolder, startImport } from '../engine/jobs/import-job'
 import { oneOf, parse, positiveInt, UsageError } from './args'
-import { TtyBar } from './progress'
+import { followJob } from './follow-job'
 
 export const importUsage = `lineup import <folder> --db <library-file> [--layout auto|market1501|generic] [--json] [--max-pixels N]
 
@@ -38,43 +38,15 @@ export async function importCommand(argv: string[]): Promise<number> {
 
   checkFolder(positionals[0]!) // before openLibrary, which would create the library file
   const db = openLibrary(values.db)
-  const bar = new TtyBar(process.stderr)
   try {
-    const handle = startImport(
-      db,
-      values.db,
-      { folder: positionals[0]!, layout, ...(maxPixels ? { maxPixels } : {}) },
-      (p) => {
-        if (json) process.stdout.write(`${JSON.stringify({ progress: p })}\n`)
-        else bar.update(p)
-      },
+    const { result, summary } = await followJob('import', json, (onProgress) =>
+      startImport(
+        db,
+        values.db!,
+        { folder: positionals[0]!, layout, ...(maxPixels ? { maxPixels } : {}) },
+        onProgress,
+      ),
     )
-    if (handle.resumed.length > 0 && !json) {
-      process.stderr.write(
-        `resuming interrupted import (job ${handle.resumed.map((j) => j.id).join(', ')})\n`,
-      )
-    }
-    const onSignal = (): void => {
-      if (!json) process.stderr.write('\ncancelling… (what is imported stays; run again to resume)\n')
-      handle.cancel()
-    }
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    const result = await handle.finished.finally(() => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      bar.end()
-    })
-    const summary: ImportSummary & { jobId: number; cancelled?: boolean } = {
-      imported: result.imported,
-      duplicates: result.duplicates,
-      skipped: result.skipped,
-      crops: result.crops,
-      identities: result.identities,
-      cameras: result.cameras,
-      jobId: result.jobId,
-      ...(result.cancelled ? { cancelled: true } : {}),
-    }
     if (json) process.stdout.write(`${JSON.stringify(summary)}\n`)
     else printSummary(summary, result.cancelled)
     return result.cancelled ? 130 : 0
