@@ -90,14 +90,28 @@ export interface OnnxModelConfig {
   std: [number, number, number]
 }
 
+/** How a fine-tuned model version was made (models of kind 'head'). */
+export interface HeadModelConfig {
+  baseKey: string
+  loss: string
+  seed: number
+  runId: number | null
+  inDim: number
+}
+
 export interface ModelInfo {
   id: number
-  /** What produced the vectors: the .onnx file's SHA-256, or `builtin:<name>@<version>`. */
+  /**
+   * What produced the vectors: the .onnx file's SHA-256, `builtin:<name>@<version>`, or for a
+   * fine-tuned version `head:<SHA-256 of the head's weights>` (on top of its base model).
+   */
   key: string
-  kind: 'onnx' | 'builtin'
+  kind: 'onnx' | 'builtin' | 'head'
+  /** A fine-tuned version's base model (kind 'head' only). */
+  baseModelId: number | null
   name: string
   dim: number
-  config: OnnxModelConfig | Record<string, never>
+  config: OnnxModelConfig | HeadModelConfig | Record<string, never>
   active: boolean
   createdAt: string
   /** Bytes of the stored model file (ONNX only). */

@@ -39,3 +39,51 @@ export function positiveInt(flag: string, value: string | undefined): number | u
     throw new UsageError(`${flag} must be a positive whole number (got "${value}")`)
   return n
 }
+
+/** --input-size HxW. */
+export function parseSize(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined
+  const m = /^(\d+)x(\d+)$/i.exec(value.trim())
+  const h = Number(m?.[1])
+  const w = Number(m?.[2])
+  if (!m || h < 1 || w < 1 || h > 4096 || w > 4096) {
+    throw new UsageError(`--input-size must be HEIGHTxWIDTH in pixels, e.g. 256x128 (got "${value}")`)
+  }
+  return [h, w]
+}
+
+/** --mean / --std R,G,B. */
+export function parseTriple(flag: string, value: string | undefined): [number, number, number] | undefined {
+  if (value === undefined) return undefined
+  const parts = value.split(',').map((s) => s.trim())
+  const nums = parts.map(Number)
+  if (parts.length !== 3 || parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) {
+    throw new UsageError(
+      `${flag} must be three numbers R,G,B on the [0, 1] scale, e.g. 0.485,0.456,0.406 (got "${value}")`,
+    )
+  }
+  return nums as [number, number, number]
+}
+
+/** A number flag within [min, max]. */
+export function numberIn(
+  flag: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`${flag} must be a number from ${min} to ${max} (got "${value}")`)
+  return n
+}
+
+/** A whole-number flag ≥ 0. */
+export function wholeNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new UsageError(`${flag} must be a whole number ≥ 0 (got "${value}")`)
+  return n
+}

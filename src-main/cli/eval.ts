@@ -8,10 +8,12 @@ import { probeModel } from '../engine/ml/onnx/probe'
 import { squaredEuclidean } from '../engine/ranking/distances'
 import { evaluateProtocol, protocolApVariants, type ProtocolResult } from '../engine/ranking/protocol'
 import { kReciprocalRerankFeatures } from '../engine/ranking/rerank'
-import { oneOf, parse, positiveInt, UsageError } from './args'
+import { applyHead } from '../engine/training/head'
+import { readHeadFolder } from '../engine/training/head-folder'
+import { oneOf, parse, parseSize, parseTriple, positiveInt, UsageError } from './args'
 import { embedFiles, readImage, readSplit } from './eval-data'
 
-export const evalUsage = `lineup eval <dataset-root> (--model <file.onnx> [options] | --builtin) [--rerank] [--json]
+export const evalUsage = `lineup eval <dataset-root> (--model <file.onnx> [options] | --builtin) [--head DIR] [--rerank] [--json]
 
 Evaluates a re-ID model on a dataset folder in the Market-1501 layout (<root>/query and
 <root>/bounding_box_test, file names like 0002_c1s1_000451_03.jpg; DukeMTMC-reID and CUHK03-NP
@@ -29,10 +31,12 @@ between L2-normalised embeddings. The model is inspected and test-run in a child
   --resize METHOD    bilinear (default; PIL/torchvision's) or sharp-linear (libvips), to compare
   --batch N          images per inference batch (default 32)
   --threads N        onnxruntime threads (default: the number of cores)
+  --head DIR         evaluate through a fine-tuned head saved by lineup train --out DIR (its
+                     backbone must be this model: the manifest's SHA-256 is checked)
   --rerank           also report k-reciprocal re-ranking (k1 20, k2 6, lambda 0.3)
   --ap VARIANT       standard (mean precision at each hit; default) or trapezoid (official MATLAB)
   --json             one JSON line: {"R1","R5","R10","mAP" (fractions),"queries","skipped",
-                     "gallery","dim","model" (SHA-256 of the file, or the built-in's key),
+                     "gallery","dim","model" (SHA-256 of the file, or the built-in's key), "head" (its SHA-256),
                      "timings" (seconds: probe, read, decode, inference, features, distances,
                      evaluation, rerank, total; decode and inference overlap within features),
                      and with --rerank "rerank":{"R1","R5","R10","mAP"}}`
@@ -51,6 +55,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     batch: { type: 'string' },
     threads: { type: 'string' },
     rerank: { type: 'boolean', default: false },
+    head: { type: 'string' },
     ap: { type: 'string' },
     json: { type: 'boolean', default: false },
   })
@@ -75,6 +80,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const json = values.json === true
 
   const root = positionals[0]!
+  const saved = values.head === undefined ? null : readHeadFolder(values.head)
   const query = readSplit(root, 'query')
   const gallery = readSplit(root, 'bounding_box_test')
   const progress = new Progress(json ? null : process.stderr, query.files.length + gallery.files.length)
@@ -101,6 +107,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
     extractor = await createExtractor({ kind: 'builtin' })
     described = `built-in descriptor ${extractor.key} · ${extractor.dim}-d`
   }
+  if (saved && saved.manifest.backbone.key !== extractor.key) {
+    const want = saved.manifest.backbone.key
+    await extractor.close()
+    throw new LineupError(
+      'invalid-input',
+      `the head in ${values.head} was trained on backbone ${want.slice(0, 16)}…, not on ${extractor.key.slice(0, 16)}…: evaluate it with that model`,
+    )
+  }
   const stats = extractor instanceof OnnxExtractor ? extractor.stats : null
   const timings: Record<string, number> = { probe: seconds(t0) }
   let q: Float32Array
@@ -123,7 +137,13 @@ export async function evalCommand(argv: string[]): Promise<number> {
     await extractor.close()
     progress.end()
   }
-  const dim = extractor.dim
+  let dim = extractor.dim
+  if (saved) {
+    q = applyHead(saved.head, q)
+    g = applyHead(saved.head, g)
+    dim = saved.head.outDim
+    described += ` · head ${saved.manifest.head.sha256.slice(0, 16)} (${saved.manifest.training.loss as string}, ${dim}-d)`
+  }
   const crops = query.files.length + gallery.files.length
   timings.read = readMs / 1000
   if (stats) {
@@ -167,6 +187,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       gallery: gallery.files.length,
       dim,
       model: extractor.key,
+      ...(saved ? { head: saved.manifest.head.sha256 } : {}),
       timings,
       ...(reranked ? { rerank: figures(reranked) } : {}),
     }
@@ -197,29 +218,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
     ].join('\n'),
   )
   return 0
-}
-
-function parseSize(value: string | undefined): [number, number] | undefined {
-  if (value === undefined) return undefined
-  const m = /^(\d+)x(\d+)$/i.exec(value.trim())
-  const h = Number(m?.[1])
-  const w = Number(m?.[2])
-  if (!m || h < 1 || w < 1 || h > 4096 || w > 4096) {
-    throw new UsageError(`--input-size must be HEIGHTxWIDTH in pixels, e.g. 256x128 (got "${value}")`)
-  }
-  return [h, w]
-}
-
-function parseTriple(flag: string, value: string | undefined): [number, number, number] | undefined {
-  if (value === undefined) return undefined
-  const parts = value.split(',').map((s) => s.trim())
-  const nums = parts.map(Number)
-  if (parts.length !== 3 || parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) {
-    throw new UsageError(
-      `${flag} must be three numbers R,G,B on the [0, 1] scale, e.g. 0.485,0.456,0.406 (got "${value}")`,
-    )
-  }
-  return nums as [number, number, number]
 }
 
 const seconds = (since: number): number => (performance.now() - since) / 1000

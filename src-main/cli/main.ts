@@ -9,6 +9,7 @@ import { modelCommand, modelUsage } from './model'
 import { searchCommand, searchUsage } from './search'
 import { metricsCommand, metricsUsage } from './metrics'
 import { serveCommand, serveUsage } from './serve'
+import { trainCommand, trainUsage } from './train'
 
 interface Command {
   summary: string
@@ -35,6 +36,11 @@ const commands: Record<string, Command> = {
     summary: 're-ID protocol metrics (mAP, CMC) of a distance matrix or features',
     usage: metricsUsage,
     run: metricsCommand,
+  },
+  train: {
+    summary: 'fine-tune a projection head (Rank-Triplet and other losses) on a dataset or a library',
+    usage: trainUsage,
+    run: trainCommand,
   },
   eval: {
     summary: 'R1/R5/R10/mAP of a model on a Market-1501-layout folder',

@@ -66,7 +66,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     })
     let result: SearchResult
     if (files.length > 0) {
-      const extractor = await extractorForModel(getModel(service.db, model.id))
+      const extractor = await extractorForModel(getModel(service.db, model.id), service.db)
       let vectors: Float32Array
       try {
         vectors = await extractor.embed(files.map((f) => readFileSync(f)))

@@ -91,10 +91,23 @@ export function migrate(db: Db, steps: readonly Migration[] = migrations): void 
   const current = db.pragma('user_version', { simple: true }) as number
   for (const step of steps) {
     if (step.version <= current) continue
-    db.transaction(() => {
-      db.exec(step.up)
-      db.pragma(`user_version = ${step.version}`)
-    }).immediate()
+    // foreign_keys cannot change inside a transaction: switch it around the step.
+    if (step.foreignKeysOff) db.pragma('foreign_keys = OFF')
+    try {
+      db.transaction(() => {
+        db.exec(step.up)
+        if (step.foreignKeysOff) {
+          const broken = db.pragma('foreign_key_check') as unknown[]
+          if (broken.length > 0)
+            throw new Error(
+              `migration ${step.version} (${step.name}) would break ${broken.length} foreign keys`,
+            )
+        }
+        db.pragma(`user_version = ${step.version}`)
+      }).immediate()
+    } finally {
+      if (step.foreignKeysOff) db.pragma('foreign_keys = ON')
+    }
   }
 }
 

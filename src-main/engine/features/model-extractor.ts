@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { OnnxModelConfig } from '../../../src-shared/domain'
 import { LineupError } from '../../../src-shared/errors'
-import type { StoredModel } from '../library/models'
+import type { Db } from '../db/open'
+import { loadHead } from '../library/heads'
+import { getModel, type StoredModel } from '../library/models'
+import { applyHead } from '../training/head'
 import { createExtractor } from './registry'
 import type { Extractor } from './types'
 
@@ -11,7 +14,19 @@ import type { Extractor } from './types'
  * are only ever recorded under the hash of the file that really produced them; a built-in model
  * whose version differs from this build's descriptor is refused (its vectors would not match).
  */
-export async function extractorForModel(model: StoredModel): Promise<Extractor> {
+export async function extractorForModel(model: StoredModel, db?: Db): Promise<Extractor> {
+  if (model.kind === 'head') {
+    if (!db || model.baseModelId === null)
+      throw new Error('a fine-tuned model needs its library to find its base model')
+    const head = loadHead(db, model)
+    const base = await extractorForModel(getModel(db, model.baseModelId), db)
+    return {
+      key: model.key,
+      dim: head.outDim,
+      embed: async (batch) => applyHead(head, await base.embed(batch), batch.length),
+      close: () => base.close(),
+    }
+  }
   if (model.kind === 'builtin') {
     const extractor = await createExtractor({ kind: 'builtin' })
     if (extractor.key !== model.key) {

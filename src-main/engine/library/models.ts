@@ -1,14 +1,15 @@
-import type { ModelInfo, OnnxModelConfig } from '../../../src-shared/domain'
+import type { ModelInfo } from '../../../src-shared/domain'
 import { LineupError } from '../../../src-shared/errors'
 import type { Db } from '../db/open'
 
 interface ModelRow {
   id: number
   key: string
-  kind: 'onnx' | 'builtin'
+  kind: 'onnx' | 'builtin' | 'head'
   name: string
   dim: number
   config: string
+  base_model_id: number | null
   file: string | null
   bytes: number | null
   created_at: string
@@ -30,7 +31,8 @@ function toModel(r: ModelRow): StoredModel {
     kind: r.kind,
     name: r.name,
     dim: r.dim,
-    config: JSON.parse(r.config) as OnnxModelConfig,
+    baseModelId: r.base_model_id,
+    config: JSON.parse(r.config) as ModelInfo['config'],
     active: r.active === 1,
     createdAt: r.created_at,
     bytes: r.bytes,
@@ -63,12 +65,13 @@ export function activeModel(db: Db): StoredModel | null {
 
 export interface NewModel {
   key: string
-  kind: 'onnx' | 'builtin'
+  kind: 'onnx' | 'builtin' | 'head'
   name: string
   dim: number
-  config: OnnxModelConfig | Record<string, never>
+  config: ModelInfo['config']
   file: string | null
   bytes: number | null
+  baseModelId?: number | null
 }
 
 /** Adds a model (or returns the existing one with the same key: the same file is one model). */
@@ -77,9 +80,19 @@ export function insertModel(db: Db, m: NewModel): { model: StoredModel; created:
   if (existing) return { model: existing, created: false }
   const info = db
     .prepare(
-      `INSERT INTO models (key, kind, name, dim, config, file, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO models (key, kind, name, dim, config, file, bytes, created_at, base_model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(m.key, m.kind, m.name, m.dim, JSON.stringify(m.config), m.file, m.bytes, new Date().toISOString())
+    .run(
+      m.key,
+      m.kind,
+      m.name,
+      m.dim,
+      JSON.stringify(m.config),
+      m.file,
+      m.bytes,
+      new Date().toISOString(),
+      m.baseModelId ?? null,
+    )
   return { model: getModel(db, Number(info.lastInsertRowid)), created: true }
 }
 

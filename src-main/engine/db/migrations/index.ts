@@ -1,9 +1,10 @@
 import { migration as m0001 } from './0001-initial'
 import { migration as m0002 } from './0002-models-embeddings'
+import { migration as m0003 } from './0003-training'
 import type { Migration } from './types'
 
 /** Every schema step, in order. Append only: a released migration is never edited. */
-export const migrations: readonly Migration[] = [m0001, m0002]
+export const migrations: readonly Migration[] = [m0001, m0002, m0003]
 
 /** The schema version this build of Lineup writes. */
 export const SCHEMA_VERSION = migrations.length

@@ -3,4 +3,9 @@ export interface Migration {
   version: number
   name: string
   up: string
+  /**
+   * Run with foreign-key enforcement off (SQLite's procedure for rebuilding a table others refer
+   * to); PRAGMA foreign_key_check must come back empty before the transaction commits.
+   */
+  foreignKeysOff?: boolean
 }

@@ -17,7 +17,7 @@ describe('migration 0002-models-embeddings', () => {
     const v1 = openLibrary(path, { migrations: [m0001] })
     v1.prepare(`INSERT INTO sources (root, layout, created_at) VALUES ('/c', 'generic', 'now')`).run()
     v1.close()
-    const db = openLibrary(path)
+    const db = openLibrary(path, { migrations: [m0001, migration] })
     expect(db.pragma('user_version', { simple: true })).toBe(2)
     expect(db.prepare('SELECT count(*) FROM sources').pluck().get()).toBe(1)
     const strict = db
