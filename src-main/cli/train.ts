@@ -353,7 +353,7 @@ async function trainOnLibrary(
     summary: summaryOf(result, before, after),
   })
   log.note('computing the new version’s vectors…')
-  const added = embedFromBase(db, saved)
+  const added = await embedFromBase(db, saved)
   log.line(
     `held-out identities (${result.valIdentities}): before ${before ? fmt(before) : 'n/a'} · after ${after ? fmt(after) : 'n/a'}\n` +
       `saved as model ${saved.id} (${saved.name}); ${added} vectors computed. lineup model activate --db … ${saved.id} uses it`,

@@ -11,7 +11,7 @@ const { dbPath, jobId, modelId } = (workerData as { data: EmbedWorkerData }).dat
 await runWorkerJob(dbPath, jobId, async (ctx) => {
   const model = getModel(ctx.db, modelId)
   // A fine-tuned version: first every crop the base model has a vector for, in bulk (one matrix product per chunk).
-  if (model.kind === 'head') embedFromBase(ctx.db, model)
+  if (model.kind === 'head') await embedFromBase(ctx.db, model)
   const extractor = await extractorForModel(model, ctx.db)
   ctx.onClose(() => extractor.close())
   return embedLibrary(ctx.db, jobId, model, extractor, ctx)

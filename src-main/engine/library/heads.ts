@@ -6,7 +6,8 @@ import type { HeadModelConfig } from '../../../src-shared/domain'
 import { LineupError } from '../../../src-shared/errors'
 import { appendAudit } from '../audit/log'
 import type { Db } from '../db/open'
-import { applyHead, headHash, type HeadWeights } from '../training/head'
+import { OnnxHeadApplier } from '../ml/onnx/head-applier'
+import { headHash, type HeadWeights } from '../training/head'
 import type { EpochRecord, StepRecord } from '../training/trainer'
 import { getModel, insertModel, type StoredModel } from './models'
 
@@ -102,14 +103,15 @@ const CHUNK = 4096
 
 /**
  * Gives a head model a vector for every crop its base model has one for: the base vectors passed
- * through the head, a chunk of rows at a time (one matrix product each), each chunk one
- * transaction. Resumable (only crops without a vector are read). Returns how many were added.
+ * through the head, a chunk of rows at a time (one onnxruntime matrix product each,
+ * ml/onnx/head-applier.ts), each chunk one transaction. Resumable (only crops without a vector
+ * are read). Returns how many were added.
  */
-export function embedFromBase(
+export async function embedFromBase(
   db: Db,
   model: StoredModel,
   onProgress?: (done: number, total: number) => void,
-): number {
+): Promise<number> {
   if (model.kind !== 'head' || model.baseModelId === null)
     throw new LineupError('invalid-input', `model ${model.name} is not a fine-tuned version`)
   const head = loadHead(db, model)
@@ -132,33 +134,39 @@ export function embedFromBase(
   )
   let done = 0
   let after = 0
-  for (;;) {
-    const rows = select.all(base.id, after, model.id, CHUNK) as { crop_id: number; vector: Buffer }[]
-    if (rows.length === 0) break
-    const x = new Float32Array(rows.length * base.dim)
-    rows.forEach((r, i) => {
-      if (r.vector.byteLength !== base.dim * 4)
-        throw new LineupError(
-          'database',
-          `the ${base.name} vector of crop ${r.crop_id} has ${r.vector.byteLength} bytes, not ${base.dim * 4}`,
-        )
-      x.set(
-        new Float32Array(
-          r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength),
-        ),
-        i * base.dim,
-      )
-    })
-    const y = applyHead(head, x, rows.length)
-    db.transaction(() => {
+  if (total === 0) return 0
+  const applier = await OnnxHeadApplier.open(head)
+  try {
+    for (;;) {
+      const rows = select.all(base.id, after, model.id, CHUNK) as { crop_id: number; vector: Buffer }[]
+      if (rows.length === 0) break
+      const x = new Float32Array(rows.length * base.dim)
       rows.forEach((r, i) => {
-        const v = y.subarray(i * head.outDim, (i + 1) * head.outDim)
-        put.run(model.id, r.crop_id, Buffer.from(v.buffer, v.byteOffset, v.byteLength))
+        if (r.vector.byteLength !== base.dim * 4)
+          throw new LineupError(
+            'database',
+            `the ${base.name} vector of crop ${r.crop_id} has ${r.vector.byteLength} bytes, not ${base.dim * 4}`,
+          )
+        x.set(
+          new Float32Array(
+            r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength),
+          ),
+          i * base.dim,
+        )
       })
-    })()
-    done += rows.length
-    after = rows[rows.length - 1]!.crop_id
-    onProgress?.(done, total)
+      const y = await applier.apply(x, rows.length)
+      db.transaction(() => {
+        rows.forEach((r, i) => {
+          const v = y.subarray(i * head.outDim, (i + 1) * head.outDim)
+          put.run(model.id, r.crop_id, Buffer.from(v.buffer, v.byteOffset, v.byteLength))
+        })
+      })()
+      done += rows.length
+      after = rows[rows.length - 1]!.crop_id
+      onProgress?.(done, total)
+    }
+  } finally {
+    await applier.close()
   }
   return done
 }
