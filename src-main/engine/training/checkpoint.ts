@@ -95,7 +95,12 @@ export function writeFileAtomic(file: string, parts: readonly Uint8Array[] | str
     throw err
   }
   closeSync(fd)
-  renameSync(tmp, file)
+  try {
+    renameSync(tmp, file)
+  } catch (err) {
+    rmSync(tmp, { force: true })
+    throw err
+  }
   try {
     const dfd = openSync(dirname(file), 'r')
     try {

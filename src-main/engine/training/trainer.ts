@@ -33,6 +33,12 @@ export interface TrainData {
   identities: Int32Array
   /** Camera of each row (validation leaves out same-identity same-camera matches); null if unknown. */
   cams: Int32Array | null
+  /**
+   * Rows known NOT to show a given identity (an analyst's rejections): each batch that holds that
+   * identity gets up to K of them as extra negatives, each under a label of its own (so it is a
+   * negative for everyone and a query for no one). Ignored by the softmax loss.
+   */
+  negatives?: readonly { row: number; identity: number }[]
 }
 
 export interface StepRecord {
@@ -193,6 +199,37 @@ export async function trainHead(
   const sampler = new IdentitySampler(classes, { p: config.p, k: config.k })
   const trainRows = sampler.groups.flatMap((g) => [...g])
 
+  // Extra negatives per training class (the analyst's rejections), drawn into batches by the Rng.
+  const negativesOf = new Map<number, number[]>()
+  for (const n of data.negatives ?? []) {
+    const c = classOf.get(n.identity)
+    if (c === undefined || n.row < 0 || n.row >= rows) continue
+    let list = negativesOf.get(c)
+    if (!list) negativesOf.set(c, (list = []))
+    list.push(n.row)
+  }
+  const withNegatives = (b: Batch): Batch => {
+    if (negativesOf.size === 0 || config.loss === 'softmax') return b
+    const extraRows: number[] = []
+    for (const c of new Set(b.labels)) {
+      const pool = negativesOf.get(c)
+      if (!pool) continue
+      const picked = pool.length <= config.k ? pool : rng.shuffle([...pool]).slice(0, config.k)
+      extraRows.push(...picked)
+    }
+    if (extraRows.length === 0) return b
+    const n0 = b.rows.length
+    const rowsOut = new Int32Array(n0 + extraRows.length)
+    const labelsOut = new Int32Array(n0 + extraRows.length)
+    rowsOut.set(b.rows)
+    labelsOut.set(b.labels)
+    extraRows.forEach((r, i) => {
+      rowsOut[n0 + i] = r
+      labelsOut[n0 + i] = sampler.groups.length + i
+    })
+    return { rows: rowsOut, labels: labelsOut }
+  }
+
   const lossFn: BatchLoss | null =
     options.lossOverride ?? (config.loss === 'softmax' ? null : getLoss(config.loss))
   const lossOpts = { margin: config.margin, margin2: config.margin2, ap: config.ap }
@@ -237,6 +274,7 @@ export async function trainHead(
       adamV: Array.from({ length: nParams }, (_, i) => a[`v${i}`]!),
     }
     rng.restore(h.rngState)
+    restoreNaN(h)
   } else {
     const head = initHead(gatherRows(features, dim, trainRows), trainRows.length, dim, config.outDim)
     state = {
@@ -265,6 +303,8 @@ export async function trainHead(
     }
   }
   const resumedFromStep = h.step
+  /** Where the last checkpoint on disk stands (for messages). */
+  let savedAt = saved ? { epoch: h.epoch, step: h.step } : null
   let best: HeadWeights = saved
     ? { inDim: dim, outDim: config.outDim, W: saved.arrays.bestW!, b: saved.arrays.bestB! }
     : state.head
@@ -330,8 +370,16 @@ export async function trainHead(
       s.adamM.forEach((m, i) => (arrays[`m${i}`] = m))
       s.adamV.forEach((v, i) => (arrays[`v${i}`] = v))
       writeCheckpoint(options.checkpoint, { header: { ...h, adamT: s.adamT, rngState: rng.state }, arrays })
+      savedAt = { epoch: h.epoch, step: h.step }
       options.onEvent?.({ type: 'checkpoint', step: h.step, epoch: h.epoch, file: options.checkpoint })
     }
+
+    const keptCheckpoint = (): string =>
+      !options.checkpoint
+        ? 'no checkpoint was kept (none was asked for)'
+        : savedAt
+          ? `the last good checkpoint (epoch ${savedAt.epoch}, step ${savedAt.step}) is kept in ${options.checkpoint}`
+          : 'no epoch had finished, so there is no checkpoint yet'
 
     while (!h.finished) {
       if (h.epoch >= config.epochs) {
@@ -341,14 +389,11 @@ export async function trainHead(
       const t0 = performance.now()
       const epoch = h.epoch + 1
       const lr = config.lr * config.lrGamma ** Math.floor((epoch - 1) / config.lrStep)
-      const batches = sampler.epoch(rng)
+      const batches = sampler.epoch(rng).map((b) => withNegatives(b))
       const sums = { loss: 0, batchMAP: 0, batchR1: 0, misranked: 0 }
       for (const b of batches) {
         if (options.signal?.aborted) {
-          throw new LineupError(
-            'cancelled',
-            `training cancelled at step ${h.step}; the checkpoint of epoch ${h.epoch} is kept`,
-          )
+          throw new LineupError('cancelled', `training cancelled at step ${h.step}; ${keptCheckpoint()}`)
         }
         let lossResult: LossResult | null = null
         const x = gatherRows(features, dim, b.rows)
@@ -369,7 +414,7 @@ export async function trainHead(
           throw new LineupError(
             'internal',
             `the loss became ${Number.isFinite(r.loss) ? 'finite but a gradient did not' : String(r.loss)} at step ${h.step + 1} (epoch ${epoch}); ` +
-              `training stopped and the last good checkpoint (epoch ${h.epoch}, step ${h.step}) is kept. Try a lower learning rate.`,
+              `training stopped and nothing was updated; ${keptCheckpoint()}. Try a lower learning rate.`,
           )
         }
         const lr0 = lossResult as LossResult | null
@@ -472,5 +517,16 @@ function dataHash(data: TrainData): string {
   h.update(new Uint8Array(data.features.buffer, data.features.byteOffset, data.features.byteLength))
   h.update(new Uint8Array(data.identities.buffer, data.identities.byteOffset, data.identities.byteLength))
   if (data.cams) h.update(new Uint8Array(data.cams.buffer, data.cams.byteOffset, data.cams.byteLength))
+  for (const n of data.negatives ?? []) h.update(`${n.row}:${n.identity};`)
   return h.digest('hex')
+}
+
+/** JSON has no NaN: a checkpoint stores the softmax run's missing validation loss as null. */
+function restoreNaN(h: CheckpointHeader): void {
+  const fix = (v: ValRecord | null) => {
+    if (v && (v.loss as number | null) === null) v.loss = Number.NaN
+  }
+  fix(h.initialVal)
+  for (const e of h.epochHistory) fix(e.val)
+  for (const s of h.stepHistory) if ((s.loss as number | null) === null) s.loss = Number.NaN
 }

@@ -112,12 +112,15 @@ export class TfHeadKernel {
   /** The head's embeddings of `rows` feature rows (forward only). */
   embed(x: Float32Array, rows: number): Float32Array {
     const { tf } = this.rt
-    return tf
-      .tidy(() => {
-        const y = tf.add(tf.matMul(tf.tensor2d(x, [rows, this.inDim]), this.W), this.b)
-        return tf.div(y, tf.maximum(tf.norm(y, 2, 1, true), 1e-12))
-      })
-      .dataSync() as Float32Array
+    const f = tf.tidy(() => {
+      const y = tf.add(tf.matMul(tf.tensor2d(x, [rows, this.inDim]), this.W), this.b)
+      return tf.div(y, tf.maximum(tf.norm(y, 2, 1, true), 1e-12))
+    })
+    try {
+      return f.dataSync() as Float32Array
+    } finally {
+      f.dispose()
+    }
   }
 
   /** Loss and gradients of one batch, without updating anything (tests compare them with finite differences). */
