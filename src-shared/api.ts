@@ -15,10 +15,13 @@ import type {
   ImportSummary,
   JobInfo,
   LibrarySummary,
+  MarkInfo,
   ModelInfo,
+  PersonDetail,
+  PersonInfo,
   SearchResult,
 } from './domain'
-import { importLayouts } from './domain'
+import { importLayouts, verdicts } from './domain'
 import { LineupError, toErrorBody, type Envelope } from './errors'
 
 const id = z.number().int().positive()
@@ -83,9 +86,45 @@ export const schemas = {
       from: z.iso.datetime({ offset: true }).optional(),
       to: z.iso.datetime({ offset: true }).optional(),
       excludeQueries: z.boolean().default(true),
+      /**
+       * Crops the analyst rejected for this query: with any, the ranking uses relevance feedback
+       * (the query crops' mean minus a share of the rejected ones', then look-alikes of rejected
+       * crops pushed down; engine/search/feedback.ts).
+       */
+      rejectIds: z.array(id).max(10_000).optional(),
       modelId: id.optional(),
     })
     .strict(),
+  'persons.list': none,
+  'persons.get': z.object({ id }).strict(),
+  /** A person of interest, created from a query crop (their first sighting). */
+  'persons.create': z
+    .object({
+      queryCropId: id,
+      name: z.string().trim().min(1).max(200).optional(),
+      notes: z.string().max(20_000).optional(),
+    })
+    .strict(),
+  'persons.update': z
+    .object({
+      id,
+      name: z.string().trim().min(1, 'a person needs a name').max(200).optional(),
+      notes: z.string().max(20_000).optional(),
+    })
+    .strict(),
+  /** Marks one result for a person: stored at once, with its audit entry. */
+  'marks.set': z
+    .object({
+      personId: id,
+      cropId: id,
+      verdict: z.enum(verdicts),
+      /** The model whose ranking the mark was made on, and the crop's rank there. */
+      modelId: id.optional(),
+      rank: z.number().int().min(1).optional(),
+    })
+    .strict(),
+  /** Undoes the person's latest mark (restores the verdict before it); null when nothing is left to undo. */
+  'marks.undo': z.object({ personId: id }).strict(),
 } as const
 
 export type Method = keyof typeof schemas
@@ -109,6 +148,12 @@ export interface Results {
   'models.activate': ModelInfo
   'embed.start': JobInfo
   'search.query': SearchResult
+  'persons.list': PersonInfo[]
+  'persons.get': PersonDetail
+  'persons.create': PersonInfo
+  'persons.update': PersonInfo
+  'marks.set': MarkInfo
+  'marks.undo': MarkInfo | null
 }
 
 /** Input as a caller writes it (defaults optional). */

@@ -186,3 +186,48 @@ export interface SearchResult {
   missing: number[]
   milliseconds: number
 }
+
+/** An analyst's verdict on one result for one person of interest. */
+export const verdicts = ['same', 'different', 'unsure'] as const
+export type Verdict = (typeof verdicts)[number]
+
+/** One marking decision as stored (append-only); 'cleared' is an undo back to unmarked. */
+export interface MarkInfo {
+  id: number
+  personId: number
+  cropId: number
+  verdict: Verdict | 'cleared'
+  analyst: string
+  markedAt: string
+  modelId: number | null
+  rank: number | null
+  undoOf: number | null
+}
+
+export interface PersonInfo {
+  id: number
+  name: string
+  notes: string
+  queryCropId: number
+  createdAt: string
+  createdBy: string
+  updatedAt: string
+  /** Crops currently marked same (the query crop not included), different, unsure. */
+  confirmed: number
+  rejected: number
+  unsure: number
+}
+
+/** One confirmed sighting of a person (the query crop or a crop marked same). */
+export interface Sighting {
+  crop: CropSummary & { timestamp: string | null; sequence: number | null; frame: number | null }
+  /** The mark that confirmed it; null for the query crop. */
+  mark: MarkInfo | null
+}
+
+export interface PersonDetail extends PersonInfo {
+  /** Confirmed sightings ordered by time (timestamp, then sequence and frame, then crop id). */
+  sightings: Sighting[]
+  /** Current verdict per crop (crop id → verdict), for the marks shown on a ranking. */
+  verdicts: Record<number, Verdict>
+}

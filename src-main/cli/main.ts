@@ -1,7 +1,9 @@
 import { LineupError } from '../../src-shared/errors'
 import { appVersion } from '../engine/service'
 import { UsageError } from './args'
+import { auditCommand, auditUsage } from './audit'
 import { evalCommand, evalUsage } from './eval'
+import { reportCommand, reportUsage } from './report'
 import { importCommand, importUsage } from './import'
 import { embedCommand, embedUsage } from './embed'
 import { lossCommand, lossUsage } from './loss'
@@ -36,6 +38,16 @@ const commands: Record<string, Command> = {
     summary: 're-ID protocol metrics (mAP, CMC) of a distance matrix or features',
     usage: metricsUsage,
     run: metricsCommand,
+  },
+  audit: {
+    summary: 'verify the hash-chained audit log (names the first tampered entry) or list it',
+    usage: auditUsage,
+    run: auditCommand,
+  },
+  report: {
+    summary: 'export a case report (HTML) for a person of interest, or verify one against the library',
+    usage: reportUsage,
+    run: reportCommand,
   },
   train: {
     summary: 'fine-tune a projection head (Rank-Triplet and other losses) on a dataset or a library',

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os'
 import { readFileSync } from 'node:fs'
 import type { LineupApi, Parsed } from '../../src-shared/api'
 import type { AppInfo, JobProgress } from '../../src-shared/domain'
@@ -11,6 +12,7 @@ import { getJob, listJobs } from './jobs/jobs'
 import { activateModel, activeModel, listModels } from './library/models'
 import { getCrop, getThumb, librarySummary, listCrops, listIdentities } from './library/queries'
 import { appendAudit } from './audit/log'
+import { createPerson, getPerson, listPersons, markCrop, undoLastMark, updatePerson } from './library/persons'
 import { LibrarySearch } from './search/library-search'
 
 export interface ServiceOptions {
@@ -20,6 +22,8 @@ export interface ServiceOptions {
   autoEmbed?: boolean
   /** The native folder dialog (Electron only). */
   chooseFolder?: () => Promise<string | null>
+  /** Who is marking (default: the OS user name). */
+  analyst?: string
 }
 
 /** The app version, read once from package.json (two levels above src-main/engine or out/main). */
@@ -48,7 +52,11 @@ export class LineupService implements LineupApi {
   private readonly running = new Map<number, { cancel(): void; finished: Promise<unknown> }>()
   readonly search: LibrarySearch
 
+  /** Who marks, recorded with every mark and audit entry (the OS user unless the host names one). */
+  readonly analyst: string
+
   constructor(private readonly options: ServiceOptions) {
+    this.analyst = options.analyst ?? osUser()
     this.db = openLibrary(options.dbPath)
     this.search = new LibrarySearch(this.db)
   }
@@ -158,6 +166,32 @@ export class LineupService implements LineupApi {
     return this.search.query(input)
   }
 
+  async 'persons.list'() {
+    return listPersons(this.db)
+  }
+
+  async 'persons.get'(input: Parsed<'persons.get'>) {
+    return getPerson(this.db, input.id)
+  }
+
+  async 'persons.create'(input: Parsed<'persons.create'>) {
+    const person = createPerson(this.db, input, this.analyst)
+    this.emit({ type: 'library.changed' })
+    return person
+  }
+
+  async 'persons.update'(input: Parsed<'persons.update'>) {
+    return updatePerson(this.db, input.id, input, this.analyst)
+  }
+
+  async 'marks.set'(input: Parsed<'marks.set'>) {
+    return markCrop(this.db, input, this.analyst)
+  }
+
+  async 'marks.undo'(input: Parsed<'marks.undo'>) {
+    return undoLastMark(this.db, input.personId, this.analyst)
+  }
+
   async 'jobs.list'(input: Parsed<'jobs.list'>) {
     return listJobs(this.db, input.limit)
   }
@@ -199,5 +233,13 @@ export class LineupService implements LineupApi {
     for (const h of pending) h.cancel()
     await Promise.allSettled(pending.map((h) => h.finished))
     this.db.close()
+  }
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username || 'analyst'
+  } catch {
+    return 'analyst'
   }
 }

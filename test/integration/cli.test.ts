@@ -24,7 +24,19 @@ describe('lineup (the command line)', () => {
     expect(run.code).toBe(2)
     expect(run.stdout).toBe('')
     const listed = /unknown command "improt"; commands: (.*)$/m.exec(run.stderr)?.[1]?.split(', ')
-    expect(listed?.sort()).toEqual(['embed', 'eval', 'import', 'loss', 'metrics', 'model', 'search', 'serve'])
+    expect(listed?.sort()).toEqual([
+      'audit',
+      'embed',
+      'eval',
+      'import',
+      'loss',
+      'metrics',
+      'model',
+      'report',
+      'search',
+      'serve',
+      'train',
+    ])
   })
 
   it('import --help shows its options', async () => {

@@ -118,7 +118,7 @@ describe.skipIf(!hasShared)('lineup import of Market-1501 query (1,676 real crop
         expect.objectContaining({ jobId: 1, root: query, layout: 'market1501', imported: 1676, crops: 1676 }),
         expect.objectContaining({ jobId: 2, imported: 0, duplicates: 1676, crops: 1676 }),
       ])
-      expect(verifyAudit(raw)).toEqual({ ok: true, entries: 2 })
+      expect(verifyAudit(raw)).toEqual({ ok: true, entries: 2, headHash: entries[1]!.hash })
     } finally {
       raw.close()
     }

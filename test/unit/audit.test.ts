@@ -50,13 +50,13 @@ describe('audit log', () => {
   })
 
   it('verifies an intact log', () => {
-    expect(verifyAudit(db)).toEqual({ ok: true, entries: 3 })
+    expect(verifyAudit(db)).toEqual({ ok: true, entries: 3, headHash: readAudit(db)[2]!.hash })
   })
 
   it('verifies an empty log', () => {
     const empty = openLibrary(join(tmp.path, `empty-${n}.lineup`))
     try {
-      expect(verifyAudit(empty)).toEqual({ ok: true, entries: 0 })
+      expect(verifyAudit(empty)).toEqual({ ok: true, entries: 0, headHash: GENESIS_HASH })
     } finally {
       empty.close()
     }
@@ -64,7 +64,12 @@ describe('audit log', () => {
 
   it('catches an edited entry and names its position', () => {
     tamper(`UPDATE audit_log SET details = '{"root":"/cases/b","imported":400}' WHERE seq = 2`)
-    expect(verifyAudit(db)).toEqual({ ok: false, position: 2, reason: 'content does not match its hash' })
+    expect(verifyAudit(db)).toEqual({
+      ok: false,
+      position: 2,
+      entries: 3,
+      reason: 'entry 2 (seq 2, import) does not match its hash: it was edited',
+    })
   })
 
   it('catches an edit whose hash was recomputed, at the next entry (which no longer chains to it)', () => {
@@ -79,16 +84,48 @@ describe('audit log', () => {
     expect(verifyAudit(db)).toEqual({
       ok: false,
       position: 3,
-      reason: 'does not chain to the entry before it',
+      entries: 3,
+      reason:
+        'entry 3 (seq 3, export) does not chain to the entry before it: an entry was deleted, inserted or moved there',
     })
   })
 
   it('catches a deleted entry at the position where the chain breaks', () => {
     tamper('DELETE FROM audit_log WHERE seq = 2')
-    expect(verifyAudit(db)).toEqual({
+    expect(verifyAudit(db)).toMatchObject({
       ok: false,
       position: 2,
-      reason: 'does not chain to the entry before it',
+      entries: 2,
+      reason: expect.stringContaining('does not chain to the entry before it') as unknown,
     })
+  })
+
+  it('catches entries removed from the end, which the chain alone cannot show', () => {
+    tamper('DELETE FROM audit_log WHERE seq = 3')
+    expect(verifyAudit(db)).toEqual({
+      ok: false,
+      position: 3,
+      entries: 2,
+      reason: 'the log ends at seq 2 but its recorded head is seq 3: entries were removed from the end',
+    })
+  })
+
+  it('catches two entries swapped (reordered) at the first of them', () => {
+    const [, second, third] = readAudit(db)
+    const cols = (e: typeof second) =>
+      `at = '${e!.at}', actor = '${e!.actor}', action = '${e!.action}', details = '${JSON.stringify(e!.details)}', prev_hash = '${e!.prevHash}', hash = 'x${e!.seq}'`
+    tamper(
+      `UPDATE audit_log SET ${cols(third)} WHERE seq = 2; UPDATE audit_log SET ${cols(second)} WHERE seq = 3;` +
+        `UPDATE audit_log SET hash = '${third!.hash}' WHERE seq = 2; UPDATE audit_log SET hash = '${second!.hash}' WHERE seq = 3;`,
+    )
+    expect(verifyAudit(db)).toMatchObject({ ok: false, position: 2 })
+  })
+
+  it('catches an inserted entry at its position', () => {
+    const entries = readAudit(db)
+    tamper(
+      `INSERT INTO audit_log (seq, at, actor, action, details, prev_hash, hash) VALUES (10, '${entries[2]!.at}', 'x', 'note', '{}', '${entries[2]!.hash}', '${'f'.repeat(64)}')`,
+    )
+    expect(verifyAudit(db)).toMatchObject({ ok: false, position: 4 })
   })
 })

@@ -65,11 +65,19 @@ export function readAudit(db: Db): AuditEntry[] {
   }))
 }
 
-/** Re-computes the chain; returns the 1-based position of the first bad entry, or null when intact. */
-export function verifyAudit(
-  db: Db,
-): { ok: true; entries: number } | { ok: false; position: number; reason: string } {
+export type AuditVerdict =
+  | { ok: true; entries: number; headHash: string }
+  | { ok: false; position: number; entries: number; reason: string }
+
+/**
+ * Re-computes the chain. Returns the number of entries and the last hash when intact, else the
+ * 1-based position of the first bad entry and what is wrong with it: an edited entry no longer
+ * matches its hash; a deleted, inserted or moved one breaks the link to the entry before it; and
+ * (schema 4) entries removed from the end leave the log short of the head recorded in audit_head.
+ */
+export function verifyAudit(db: Db): AuditVerdict {
   const rows = db.prepare('SELECT * FROM audit_log ORDER BY seq').all() as {
+    seq: number
     at: string
     actor: string
     action: string
@@ -77,15 +85,51 @@ export function verifyAudit(
     prev_hash: string
     hash: string
   }[]
+  const entries = rows.length
   let prev = GENESIS_HASH
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!
-    if (r.prev_hash !== prev)
-      return { ok: false, position: i + 1, reason: 'does not chain to the entry before it' }
+    if (r.prev_hash !== prev) {
+      return {
+        ok: false,
+        position: i + 1,
+        entries,
+        reason: `entry ${i + 1} (seq ${r.seq}, ${r.action}) does not chain to the entry before it: an entry was deleted, inserted or moved there`,
+      }
+    }
     if (entryHash(r.prev_hash, r.at, r.actor, r.action, r.details) !== r.hash) {
-      return { ok: false, position: i + 1, reason: 'content does not match its hash' }
+      return {
+        ok: false,
+        position: i + 1,
+        entries,
+        reason: `entry ${i + 1} (seq ${r.seq}, ${r.action}) does not match its hash: it was edited`,
+      }
     }
     prev = r.hash
   }
-  return { ok: true, entries: rows.length }
+  const hasHead = db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit_head'`).get()
+  if (hasHead) {
+    const head = db.prepare('SELECT seq, hash FROM audit_head WHERE one = 1').get() as
+      { seq: number; hash: string } | undefined
+    const last = rows[rows.length - 1]
+    if (!head || (head.seq > 0 && (last?.seq ?? 0) < head.seq)) {
+      return {
+        ok: false,
+        position: entries + 1,
+        entries,
+        reason: head
+          ? `the log ends at seq ${last?.seq ?? 0} but its recorded head is seq ${head.seq}: entries were removed from the end`
+          : 'the recorded head of the log is missing',
+      }
+    }
+    if (last && (head.seq !== last.seq || head.hash !== last.hash)) {
+      return {
+        ok: false,
+        position: entries,
+        entries,
+        reason: `the last entry (seq ${last.seq}) is not the recorded head (seq ${head.seq}): the end of the log was replaced`,
+      }
+    }
+  }
+  return { ok: true, entries, headHash: prev }
 }

@@ -5,10 +5,13 @@ import type { Db } from '../db/open'
 import { activeModel, getModel, type StoredModel } from '../library/models'
 import { buildIndex, type EmbeddingRow } from './build'
 import type { SearchFilter } from './filters'
+import { FEEDBACK, penaliseNearRejected, rocchioQuery } from './feedback'
 import type { VectorIndex } from './index'
 
 /** Search options as the contract gives them, without the query crops. */
-export type SearchOptions = Omit<Parsed<'search.query'>, 'cropIds' | 'modelId'> & { cropIds: number[] }
+export type SearchOptions = Omit<Parsed<'search.query'>, 'cropIds' | 'modelId' | 'rejectIds'> & {
+  cropIds: number[]
+}
 
 interface Loaded {
   index: VectorIndex
@@ -103,8 +106,50 @@ export class LibrarySearch {
     }
     const vectors = new Float32Array(present.length * model.dim)
     present.forEach((id, i) => vectors.set(loaded.index.vector(loaded.index.rowOf(id)), i * model.dim))
-    const result = await this.queryVectors(model, vectors, { ...input, cropIds: present })
-    return { ...result, missing }
+    const rejected = (input.rejectIds ?? []).filter((id) => loaded.index.rowOf(id) >= 0)
+    if (rejected.length === 0) {
+      const result = await this.queryVectors(model, vectors, { ...input, cropIds: present })
+      return { ...result, missing }
+    }
+    return {
+      ...(await this.feedbackQuery(model, loaded, vectors, rejected, { ...input, cropIds: present })),
+      missing,
+    }
+  }
+
+  /** Relevance feedback (search/feedback.ts): Rocchio query, then rejected look-alikes pushed down. */
+  private async feedbackQuery(
+    model: StoredModel,
+    loaded: Loaded,
+    positives: Float32Array,
+    rejected: number[],
+    options: SearchOptions,
+  ): Promise<SearchResult> {
+    const started = performance.now()
+    const d = model.dim
+    const neg = new Float32Array(rejected.length * d)
+    rejected.forEach((id, i) => neg.set(loaded.index.vector(loaded.index.rowOf(id)), i * d))
+    const q = rocchioQuery(positives, neg, d, FEEDBACK.gamma)
+    const wide = await this.queryVectors(model, q, {
+      ...options,
+      k: Math.max(FEEDBACK.window, options.offset + options.k),
+      offset: 0,
+    })
+    const cand = new Float32Array(wide.hits.length * d)
+    wide.hits.forEach((h, i) => cand.set(loaded.index.vector(loaded.index.rowOf(h.crop.id)), i * d))
+    const { order, distances } = penaliseNearRejected(
+      wide.hits.map((h) => h.distance),
+      cand,
+      neg,
+      d,
+      FEEDBACK,
+    )
+    const page = Array.from(order.subarray(options.offset, options.offset + options.k), (i, j) => ({
+      ...wide.hits[i]!,
+      rank: options.offset + j + 1,
+      distance: distances[options.offset + j]!,
+    }))
+    return { ...wide, offset: options.offset, hits: page, milliseconds: performance.now() - started }
   }
 
   /**
