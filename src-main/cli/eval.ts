@@ -8,7 +8,7 @@ import { probeModel } from '../engine/ml/onnx/probe'
 import { squaredEuclidean } from '../engine/ranking/distances'
 import { evaluateProtocol, protocolApVariants, type ProtocolResult } from '../engine/ranking/protocol'
 import { kReciprocalRerankFeatures } from '../engine/ranking/rerank'
-import { applyHead } from '../engine/training/head'
+import { applyHeadOnnx } from '../engine/ml/onnx/head-applier'
 import { readHeadFolder } from '../engine/training/head-folder'
 import { oneOf, parse, parseSize, parseTriple, positiveInt, UsageError } from './args'
 import { embedFiles, readImage, readSplit } from './eval-data'
@@ -139,8 +139,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   let dim = extractor.dim
   if (saved) {
-    q = applyHead(saved.head, q)
-    g = applyHead(saved.head, g)
+    q = await applyHeadOnnx(saved.head, q, query.files.length)
+    g = await applyHeadOnnx(saved.head, g, gallery.files.length)
     dim = saved.head.outDim
     described += ` · head ${saved.manifest.head.sha256.slice(0, 16)} (${saved.manifest.training.loss as string}, ${dim}-d)`
   }

@@ -17,7 +17,7 @@ import {
   type TrainConfig,
   type TrainLossName,
 } from '../engine/training/config'
-import { applyHead } from '../engine/training/head'
+import { applyHeadOnnx } from '../engine/ml/onnx/head-applier'
 import { writeHeadFolder } from '../engine/training/head-folder'
 import { libraryTrainingData } from '../engine/training/library-data'
 import {
@@ -119,7 +119,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
       `${misplaced.map((f) => `--${f}`).join(', ')} only apply to --model <file.onnx> on a dataset folder`,
     )
   const loss = oneOf('--loss', values.loss, trainLossNames, 'rank-triplet') as TrainLossName
-  backendFromEnv() // a bad LINEUP_TF_BACKEND is reported before any work
+  try {
+    backendFromEnv() // a bad LINEUP_TF_BACKEND is reported before any work
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
   const overrides: Partial<TrainConfig> = {
     epochs: positiveInt('--epochs', values.epochs),
     seed: wholeNumber('--seed', values.seed),
@@ -249,8 +253,8 @@ async function trainOnFolder(
   if (result === null) return 130
 
   const after = evaluate(
-    applyHead(result.head, queryF.features),
-    applyHead(result.head, galleryF.features),
+    await applyHeadOnnx(result.head, queryF.features, query.files.length),
+    await applyHeadOnnx(result.head, galleryF.features, gallery.files.length),
     result.head.outDim,
   )
   log.line(`after:  ${fmt(after)}`)
@@ -323,7 +327,8 @@ async function trainOnLibrary(
   const dataKey = createHash('sha256').update(`${base.key}\n${data.key}`).digest('hex')
   const checkpoint = checkpointFile(values.out, runFingerprint(config, dataKey))
   if (values.fresh) rmSync(checkpoint, { force: true })
-  const runId = startRun(db, base, config, config, backendFromEnv())
+  const rt = await loadTf()
+  const runId = startRun(db, base, config, config, rt.backend)
   let result: TrainResult | null
   try {
     result = await runTraining(data, config, dataKey, checkpoint, log)
@@ -413,7 +418,7 @@ async function runTraining(
     })
   } catch (err) {
     if (err instanceof LineupError && err.kind === 'cancelled') {
-      log.line(`interrupted: ${err.message}. Run the same command again to resume.`)
+      log.interrupted(`interrupted: ${err.message}. Run the same command again to resume.`)
       return null
     }
     throw err
@@ -470,6 +475,13 @@ class TrainLog {
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K')
       process.stdout.write(`${text}\n`)
     }
+  }
+
+  /** Said in both modes: as text (stdout), and with --json as a JSON line on stdout plus the text on stderr. */
+  interrupted(text: string): void {
+    if (!this.json) return this.line(text)
+    process.stderr.write(`${text}\n`)
+    process.stdout.write(`${JSON.stringify({ event: 'interrupted', message: text })}\n`)
   }
 
   event(e: TrainEvent, config: TrainConfig, attempts: unknown): void {

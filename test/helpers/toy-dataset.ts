@@ -16,14 +16,26 @@ function rng(seed: number): () => number {
 
 type Rgb = [number, number, number]
 
+/** Per-pixel noise amplitude (0–255 scale). */
+const NOISE = 100
 const W = 64
 const H = 128
+
+/** Few colours, so identities share them and only their combination and stripes tell them apart. */
+const PALETTE: Rgb[] = [
+  [200, 40, 40],
+  [40, 160, 60],
+  [50, 60, 190],
+  [210, 200, 60],
+  [90, 90, 90],
+  [230, 230, 230],
+]
 
 /** An identity's look: shirt and trousers colours and a stripe period, drawn from its number. */
 function lookOf(pid: number): { top: Rgb; bottom: Rgb; stripe: number } {
   const r = rng(pid * 7919 + 17)
-  const colour = (): Rgb => [Math.floor(r() * 256), Math.floor(r() * 256), Math.floor(r() * 256)]
-  return { top: colour(), bottom: colour(), stripe: 3 + Math.floor(r() * 6) }
+  const colour = (): Rgb => PALETTE[Math.floor(r() * PALETTE.length)]!
+  return { top: colour(), bottom: colour(), stripe: 2 + Math.floor(r() * 4) }
 }
 
 /**
@@ -34,7 +46,7 @@ function lookOf(pid: number): { top: Rgb; bottom: Rgb; stripe: number } {
 async function personPng(pid: number, cam: number, shot: number): Promise<Buffer> {
   const look = lookOf(pid)
   const r = rng(pid * 104729 + cam * 1299709 + shot * 15485863)
-  const gain = 0.75 + 0.1 * cam + 0.1 * r()
+  const gain = 0.6 + 0.15 * cam + 0.2 * r()
   const waist = Math.floor(H * (0.45 + 0.1 * r()))
   const px = Buffer.alloc(W * H * 3)
   for (let y = 0; y < H; y++) {
@@ -43,7 +55,7 @@ async function personPng(pid: number, cam: number, shot: number): Promise<Buffer
     for (let x = 0; x < W; x++) {
       const edge = x < 10 || x >= W - 10 // background at the sides
       for (let c = 0; c < 3; c++) {
-        const v = edge ? 120 + 40 * r() : base[c]! * gain * stripe + 50 * (r() - 0.5)
+        const v = edge ? 120 + 40 * r() : base[c]! * gain * stripe + NOISE * (r() - 0.5)
         px[(y * W + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)))
       }
     }

@@ -5,7 +5,7 @@ import { LineupError } from '../../../src-shared/errors'
 import type { Db } from '../db/open'
 import { loadHead } from '../library/heads'
 import { getModel, type StoredModel } from '../library/models'
-import { applyHead } from '../training/head'
+import { applyHeadOnnx } from '../ml/onnx/head-applier'
 import { createExtractor } from './registry'
 import type { Extractor } from './types'
 
@@ -23,7 +23,7 @@ export async function extractorForModel(model: StoredModel, db?: Db): Promise<Ex
     return {
       key: model.key,
       dim: head.outDim,
-      embed: async (batch) => applyHead(head, await base.embed(batch), batch.length),
+      embed: async (batch) => applyHeadOnnx(head, await base.embed(batch), batch.length),
       close: () => base.close(),
     }
   }

@@ -62,3 +62,22 @@ export class OnnxHeadApplier {
     await this.session.release()
   }
 }
+
+/**
+ * Applies a head to `rows` feature rows with one short-lived session: what `lineup train`,
+ * `lineup eval --head`, the library's bulk pass and a head model's extractor all use, so a crop
+ * gets the same vector, bit for bit, whichever path computed it (MLAS gives the same result for
+ * any batch size and thread count here; test/unit/library/heads.test.ts pins it).
+ */
+export async function applyHeadOnnx(
+  head: HeadMatrices,
+  x: Float32Array,
+  rows: number,
+): Promise<Float32Array> {
+  const applier = await OnnxHeadApplier.open(head)
+  try {
+    return await applier.apply(x, rows)
+  } finally {
+    await applier.close()
+  }
+}
