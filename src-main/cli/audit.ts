@@ -40,7 +40,12 @@ export async function auditCommand(argv: string[]): Promise<number> {
     }
     const v = verifyAudit(db)
     if (values.json) process.stdout.write(`${JSON.stringify(v)}\n`)
-    else if (v.ok) process.stdout.write(`audit log intact: ${v.entries} entries, head ${v.headHash}\n`)
+    else if (v.ok)
+      process.stdout.write(
+        `audit log intact: ${v.entries} ${v.entries === 1 ? 'entry' : 'entries'}, head ${v.headHash}\n`,
+      )
+    else if (v.position > v.entries)
+      process.stdout.write(`audit log TAMPERED after its last entry (${v.entries}): ${v.reason}\n`)
     else process.stdout.write(`audit log TAMPERED at position ${v.position} of ${v.entries}: ${v.reason}\n`)
     return v.ok ? 0 : 3
   } finally {

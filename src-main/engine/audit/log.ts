@@ -108,6 +108,15 @@ export function verifyAudit(db: Db): AuditVerdict {
     prev = r.hash
   }
   const hasHead = db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit_head'`).get()
+  const version = db.pragma('user_version', { simple: true }) as number
+  if (!hasHead && version >= 4) {
+    return {
+      ok: false,
+      position: entries + 1,
+      entries,
+      reason: 'the recorded head of the log (table audit_head) was removed',
+    }
+  }
   if (hasHead) {
     const head = db.prepare('SELECT seq, hash FROM audit_head WHERE one = 1').get() as
       { seq: number; hash: string } | undefined

@@ -86,6 +86,8 @@ export function createPerson(
   return db.transaction(() => {
     const now = new Date().toISOString()
     const count = db.prepare('SELECT count(*) FROM persons').pluck().get() as number
+    if (input.name !== undefined && input.name.trim() === '')
+      throw new LineupError('invalid-input', 'a person needs a name (or none, for "Person N")')
     const name = input.name?.trim() || `Person ${count + 1}`
     const id = Number(
       db

@@ -4,9 +4,10 @@
  *
  * 1. Rocchio (1971): q' = normalise(mean(query and confirmed vectors) − γ·mean(rejected vectors)),
  *    one vector, so the whole library is ranked in one pass of the index.
- * 2. A distance penalty on the best `window` candidates of that ranking: a crop closer than
- *    `margin` (squared distance between unit vectors) to some rejected crop gets
- *    λ·(margin − that distance) added, so near-duplicates of a rejected crop sink with it.
+ * 2. A distance penalty on the best `window` candidates of that ranking: a crop nearer to some
+ *    rejected crop than to the query, and closer to it than `margin` (squared distance between
+ *    unit vectors), gets λ·(margin − that distance) added, so look-alikes of a rejected crop sink
+ *    with it while true matches (between the query and its look-alikes) keep their place.
  * Crops beyond the window keep their Rocchio order after it.
  */
 
@@ -56,7 +57,10 @@ export function penaliseNearRejected(
       const dist = Math.max(0, 2 - 2 * dot)
       if (dist < best) best = dist
     }
-    adjusted[i] = distances[i]! + params.lambda * Math.max(0, params.margin - best)
+    // Only a candidate nearer to a rejected crop than to the query is pushed down: true matches
+    // lie between the query and its look-alikes, and must not lose to crops far from both.
+    adjusted[i] =
+      distances[i]! + (best < distances[i]! ? params.lambda * Math.max(0, params.margin - best) : 0)
   }
   const order = Int32Array.from({ length: n }, (_, i) => i).sort(
     (a, b) => adjusted[a]! - adjusted[b]! || a - b,

@@ -12,7 +12,8 @@ import type { Migration } from './types'
  *   in the same transaction (audit_seq).
  * - audit_head: one row, the last audit-log entry's position and hash, kept by a trigger on every
  *   append: removing entries from the end of the log (which the hash chain alone cannot reveal)
- *   shows as a log that stops short of its recorded head.
+ *   shows as a log that stops short of its recorded head, and a trigger refuses any new entry that
+ *   does not chain to that head, so the next action cannot paper over the removal.
  */
 export const migration: Migration = {
   version: 4,
@@ -55,5 +56,9 @@ export const migration: Migration = {
       SELECT 1, coalesce(max(seq), 0), coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), '') FROM audit_log;
     CREATE TRIGGER audit_head_follows AFTER INSERT ON audit_log
       BEGIN UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE one = 1; END;
+    CREATE TRIGGER audit_append_at_head BEFORE INSERT ON audit_log
+      WHEN (SELECT seq FROM audit_head WHERE one = 1) > 0
+        AND NEW.prev_hash IS NOT (SELECT hash FROM audit_head WHERE one = 1)
+      BEGIN SELECT RAISE(ABORT, 'the audit log does not end at its recorded head: it was tampered with (lineup audit verify names where); nothing was recorded'); END;
   `,
 }
