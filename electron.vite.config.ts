@@ -14,6 +14,7 @@ export default defineConfig({
           index: resolve('src-main/electron/main.ts'),
           'import.worker': resolve('src-main/engine/jobs/import.worker.ts'),
           'embed.worker': resolve('src-main/engine/jobs/embed.worker.ts'),
+          'train.worker': resolve('src-main/engine/jobs/train.worker.ts'),
           'probe-child': resolve('src-main/engine/ml/onnx/probe-child.ts'),
         },
       },

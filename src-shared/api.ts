@@ -123,6 +123,21 @@ export const schemas = {
       rank: z.number().int().min(1).optional(),
     })
     .strict(),
+  /**
+   * Fine-tunes a head on the library's persons of interest (their rejections as extra negatives),
+   * on a worker: progress events carry the charts' points; the job's summary has the new model
+   * version and the before/after comparison on held-out persons.
+   */
+  'train.start': z
+    .object({
+      modelId: id.optional(),
+      loss: z
+        .enum(['rank-triplet', 'baseline', 'contrastive', 'triplet', 'batch-hard', 'quadruplet', 'softmax'])
+        .default('rank-triplet'),
+      epochs: z.number().int().min(1).max(1000).default(60),
+      seed: z.number().int().min(0).max(0xffffffff).default(1),
+    })
+    .strict(),
   /** Undoes the person's latest mark (restores the verdict before it); null when nothing is left to undo. */
   'marks.undo': z.object({ personId: id }).strict(),
 } as const
@@ -154,6 +169,7 @@ export interface Results {
   'persons.update': PersonInfo
   'marks.set': MarkInfo
   'marks.undo': MarkInfo | null
+  'train.start': JobInfo
 }
 
 /** Input as a caller writes it (defaults optional). */

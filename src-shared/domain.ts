@@ -76,7 +76,7 @@ export interface ImportSummary {
 }
 
 export type JobStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted'
-export type JobKind = 'import' | 'embed'
+export type JobKind = 'import' | 'embed' | 'train'
 
 /** How an ONNX backbone is fed (DESIGN.md §3); the built-in descriptor has no settings. */
 export interface OnnxModelConfig {
@@ -140,13 +140,13 @@ export interface JobInfo {
   startedAt: string
   finishedAt: string | null
   error: string | null
-  summary: ImportSummary | EmbedSummary | null
+  summary: ImportSummary | EmbedSummary | TrainSummary | null
 }
 
 export interface JobProgress {
   jobId: number
   kind: JobKind
-  phase: 'scanning' | 'importing' | 'embedding' | 'finishing'
+  phase: 'scanning' | 'importing' | 'embedding' | 'training' | 'finishing'
   done: number
   total: number
   imported: number
@@ -156,6 +156,51 @@ export interface JobProgress {
   rate: number
   /** Seconds left at the current rate; null until it can be estimated. */
   etaSeconds: number | null
+  /** A fine-tune's latest online metrics (paper Fig. 5): the step's, and at an epoch's end the epoch's. */
+  train?: TrainPoint
+}
+
+/** One point of a fine-tune's charts. */
+export interface TrainPoint {
+  type: 'step' | 'epoch'
+  step: number
+  epoch: number
+  loss: number | null
+  batchMAP: number
+  batchR1: number
+  misranked: number
+  /** Epoch points: retrieval mAP / R1 among the held-out persons (null when none are held out). */
+  valMAP?: number | null
+  valR1?: number | null
+}
+
+/** Before/after on the analyst's own labels: each held-out person's query against the library. */
+export interface LabelComparison {
+  /** True when the persons compared were held out of training; false when too few persons existed. */
+  heldOut: boolean
+  persons: {
+    personId: number
+    name: string
+    before: { AP: number; R1: number }
+    after: { AP: number; R1: number }
+    /** Where each confirmed match ranked before and after (1 = first). */
+    matches: { cropId: number; before: number; after: number }[]
+  }[]
+  before: { mAP: number; R1: number }
+  after: { mAP: number; R1: number }
+}
+
+/** Result of a fine-tune job. */
+export interface TrainSummary {
+  runId: number
+  modelId: number
+  modelName: string
+  baseModelId: number
+  steps: number
+  trainSeconds: number
+  backend: string
+  embedded: number
+  comparison: LabelComparison
 }
 
 export interface AppInfo {

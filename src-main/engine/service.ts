@@ -12,6 +12,7 @@ import { getJob, listJobs } from './jobs/jobs'
 import { activateModel, activeModel, listModels } from './library/models'
 import { getCrop, getThumb, librarySummary, listCrops, listIdentities } from './library/queries'
 import { appendAudit } from './audit/log'
+import { startTrain } from './jobs/train-job'
 import { createPerson, getPerson, listPersons, markCrop, undoLastMark, updatePerson } from './library/persons'
 import { LibrarySearch } from './search/library-search'
 
@@ -190,6 +191,12 @@ export class LineupService implements LineupApi {
 
   async 'marks.undo'(input: Parsed<'marks.undo'>) {
     return undoLastMark(this.db, input.personId, this.analyst)
+  }
+
+  async 'train.start'(input: Parsed<'train.start'>) {
+    const handle = startTrain(this.db, this.options.dbPath, input, this.progress)
+    this.follow(handle.job.id, handle)
+    return handle.job
   }
 
   async 'jobs.list'(input: Parsed<'jobs.list'>) {

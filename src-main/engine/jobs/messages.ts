@@ -1,6 +1,7 @@
 import type { ErrorBody } from '../../../src-shared/errors'
 import type { JobProgress } from '../../../src-shared/domain'
 import type { ImportParams } from '../ingest/import'
+import type { AnalystTrainParams } from '../training/analyst-train'
 
 /** What the host sends a job worker. */
 export type ToWorker = { type: 'cancel' }
@@ -21,4 +22,10 @@ export interface EmbedWorkerData {
   dbPath: string
   jobId: number
   modelId: number
+}
+
+export interface TrainWorkerData {
+  dbPath: string
+  jobId: number
+  params: AnalystTrainParams
 }

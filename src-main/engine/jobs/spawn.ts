@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
  * where each worker entry is its own file beside the main bundle (see electron.vite.config.ts).
  */
 /** The engine's worker entries (`<name>.worker.ts`; each is also an entry of the main bundle). */
-export type WorkerName = 'import' | 'embed'
+export type WorkerName = 'import' | 'embed' | 'train'
 
 export function spawnWorker(name: WorkerName, workerData: unknown): Worker {
   const here = fileURLToPath(import.meta.url)

@@ -1,0 +1,208 @@
+/**
+ * A fine-tune from the analyst's labels (issue #6), the body of the 'train' job: persons of
+ * interest as identities, their rejections as extra negatives, some persons held out for the
+ * before/after comparison, then the new model version saved, its vectors computed for the whole
+ * library in bulk, and the run recorded (metrics, comparison, audit entry). Resumable: a run killed
+ * mid-way leaves a checkpoint beside the library, and the same request resumes it.
+ */
+import { createHash } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import type { JobProgress, TrainPoint, TrainSummary } from '../../../src-shared/domain'
+import { LineupError } from '../../../src-shared/errors'
+import { appendAudit } from '../audit/log'
+import type { Db } from '../db/open'
+import { embedFromBase, finishRun, saveHeadModel, startRun, storeRunMetrics } from '../library/heads'
+import { getModel } from '../library/models'
+import { loadTf } from '../ml/tf/backend'
+import { defaultTrainConfig, type TrainConfig, type TrainLossName } from './config'
+import { compareOnLabels } from './label-comparison'
+import { personsTrainingData, type PersonsData } from './persons-data'
+import { Rng } from './rng'
+import { trainHead, type TrainData } from './trainer'
+
+export interface AnalystTrainParams {
+  baseModelId: number
+  loss: TrainLossName
+  epochs: number
+  seed: number
+}
+
+/** Where a library keeps its runs' checkpoints: `<library>.runs/`. */
+export function runsDir(dbPath: string): string {
+  const abs = resolve(dbPath)
+  return join(dirname(abs), `${basename(abs)}.runs`)
+}
+
+/** Persons held out of training for the comparison: a quarter (at least 1) when 4 or more can train. */
+export function heldOutPersons(data: PersonsData, seed: number): Set<number> {
+  const ids = data.persons.map((p) => p.personId).sort((a, b) => a - b)
+  if (ids.length < 4) return new Set()
+  const n = Math.max(1, Math.round(ids.length / 4))
+  return new Set(new Rng(seed ^ 0x2545f491).shuffle(ids).slice(0, n))
+}
+
+export function analystConfig(params: AnalystTrainParams, dim: number): TrainConfig {
+  // No validation split inside the trainer (the held-out persons are compared after), so no early
+  // stop: a fixed number of epochs; small label sets make epochs of one or two steps.
+  return {
+    ...defaultTrainConfig(params.loss, dim),
+    epochs: params.epochs,
+    seed: params.seed,
+    valShare: 0,
+    patience: 0,
+  }
+}
+
+export async function runAnalystTraining(
+  db: Db,
+  dbPath: string,
+  jobId: number,
+  params: AnalystTrainParams,
+  hooks: { onProgress?(p: JobProgress): void; isCancelled?(): boolean },
+): Promise<TrainSummary> {
+  const base = getModel(db, params.baseModelId)
+  const data = personsTrainingData(db, base)
+  const heldOut = heldOutPersons(data, params.seed)
+  // Held-out persons' rows stay (unlabelled) but train as no one; their rejections are dropped.
+  const identities = Int32Array.from(data.identities, (id) => (heldOut.has(id) ? 0 : id))
+  const train: TrainData = {
+    features: data.features,
+    dim: data.dim,
+    identities,
+    cams: data.cams,
+    negatives: (data.negatives ?? []).filter((n) => !heldOut.has(n.identity)),
+  }
+  const config = analystConfig(params, base.dim)
+  const rt = await loadTf()
+  const dataKey = createHash('sha256')
+    .update(`${base.key}\n${Array.from(data.cropIds).join(',')}\n${Array.from(identities).join(',')}\n`)
+    .update(JSON.stringify(train.negatives))
+    .digest('hex')
+  mkdirSync(runsDir(dbPath), { recursive: true })
+  const checkpoint = join(runsDir(dbPath), `${dataKey.slice(0, 24)}-${config.loss}-${config.seed}.lck`)
+  const runId = startRun(db, base, config, { ...config, heldOut: [...heldOut] }, rt.backend)
+  const abort = new AbortController()
+  const started = performance.now()
+  let stepsPerEpoch = 0
+  let lastSent = 0
+  const send = (phase: JobProgress['phase'], done: number, total: number, point?: TrainPoint): void => {
+    const seconds = (performance.now() - started) / 1000
+    const rate = seconds > 0 ? done / seconds : 0
+    hooks.onProgress?.({
+      jobId,
+      kind: 'train',
+      phase,
+      done,
+      total,
+      imported: 0,
+      duplicates: 0,
+      skipped: 0,
+      rate,
+      etaSeconds: rate > 0 && done > 0 ? Math.max(0, (total - done) / rate) : null,
+      ...(point ? { train: point } : {}),
+    })
+  }
+  let result
+  try {
+    result = await trainHead(train, config, {
+      runtime: rt,
+      checkpoint,
+      dataKey,
+      signal: abort.signal,
+      onEvent: (e) => {
+        if (hooks.isCancelled?.()) abort.abort()
+        if (e.type === 'step') {
+          if (e.epoch === 1) stepsPerEpoch = e.step
+          const now = performance.now()
+          if (now - lastSent < 100) return
+          lastSent = now
+          const total = Math.max(e.step, stepsPerEpoch * config.epochs)
+          send('training', e.step, total, {
+            type: 'step',
+            step: e.step,
+            epoch: e.epoch,
+            loss: e.loss,
+            batchMAP: e.batchMAP,
+            batchR1: e.batchR1,
+            misranked: e.misranked,
+          })
+        } else if (e.type === 'epoch') {
+          const total = Math.max(e.step, Math.round((e.step / e.epoch) * config.epochs))
+          send('training', e.step, total, {
+            type: 'epoch',
+            step: e.step,
+            epoch: e.epoch,
+            loss: e.loss,
+            batchMAP: e.batchMAP,
+            batchR1: e.batchR1,
+            misranked: e.misranked,
+            valMAP: e.val?.mAP ?? null,
+            valR1: e.val?.R1 ?? null,
+          })
+        }
+      },
+    })
+  } catch (err) {
+    const cancelled = err instanceof LineupError && err.kind === 'cancelled'
+    finishRun(db, runId, {
+      status: cancelled ? 'cancelled' : 'failed',
+      error: (err as Error).message,
+      steps: 0,
+    })
+    throw err
+  }
+  storeRunMetrics(db, runId, result.stepHistory, result.epochHistory)
+  const { model } = saveHeadModel(db, base, result.head, {
+    name: `${base.name} · fine-tuned (run ${runId}, ${config.loss})`,
+    loss: config.loss,
+    seed: config.seed,
+    runId,
+  })
+  const embedded = await embedFromBase(db, model, (done, total) => send('embedding', done, total))
+  const compared = data.persons.filter((p) => heldOut.size === 0 || heldOut.has(p.personId))
+  const comparison = compareOnLabels(db, base, getModel(db, model.id), compared, heldOut.size > 0)
+  const summary: TrainSummary = {
+    runId,
+    modelId: model.id,
+    modelName: model.name,
+    baseModelId: base.id,
+    steps: result.steps,
+    trainSeconds: result.trainSeconds,
+    backend: result.backend,
+    embedded,
+    comparison,
+  }
+  db.transaction(() => {
+    finishRun(db, runId, {
+      status: 'finished',
+      modelId: model.id,
+      steps: result.steps,
+      trainSeconds: result.trainSeconds,
+      summary: {
+        before: comparison.before,
+        after: comparison.after,
+        trainIdentities: result.trainIdentities,
+        valIdentities: heldOut.size,
+        bestEpoch: result.bestEpoch,
+        stopReason: result.stopReason,
+      },
+    })
+    db.prepare(
+      `UPDATE jobs SET status = 'done', done = ?, total = ?, finished_at = ?, summary = ?, pid = NULL WHERE id = ?`,
+    ).run(result.steps, result.steps, new Date().toISOString(), JSON.stringify(summary), jobId)
+    appendAudit(db, 'analyst', 'fine-tune', {
+      jobId,
+      runId,
+      base: base.key,
+      model: model.key,
+      loss: config.loss,
+      seed: config.seed,
+      persons: data.persons.length,
+      heldOut: [...heldOut],
+      before: comparison.before,
+      after: comparison.after,
+    })
+  })()
+  return summary
+}

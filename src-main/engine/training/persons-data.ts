@@ -1,0 +1,87 @@
+/**
+ * The analyst's labels as training data (issue #6): every person of interest is an identity made
+ * of its query crop and the crops marked 'same'; crops marked 'different' are extra negatives for
+ * that person. Features are the base model's stored vectors.
+ */
+import { LineupError } from '../../../src-shared/errors'
+import type { Db } from '../db/open'
+import type { StoredModel } from '../library/models'
+import { labelledPersons } from '../library/persons'
+import type { TrainData } from './trainer'
+
+export interface PersonsData extends TrainData {
+  cropIds: Int32Array
+  persons: { personId: number; name: string; queryCropId: number; confirmed: number[]; rejected: number[] }[]
+}
+
+/** Persons with at least this many confirmed crops (query included) can be trained on. */
+export const MIN_CONFIRMED = 2
+
+/**
+ * @throws LineupError 'invalid-input' when fewer than 2 persons have 2 confirmed crops with vectors,
+ *   saying how many there are and what to do
+ */
+export function personsTrainingData(db: Db, base: StoredModel): PersonsData {
+  const persons = labelledPersons(db)
+  const vectorOf = db.prepare('SELECT vector FROM embeddings WHERE model_id = ? AND crop_id = ?')
+  const rows: { cropId: number; identity: number; vector: Buffer }[] = []
+  const negatives: { row: number; identity: number }[] = []
+  const used = new Set<number>()
+  const usable: PersonsData['persons'] = []
+  let missingVectors = 0
+  for (const p of persons) {
+    const confirmed = p.confirmed.filter((c) => !used.has(c))
+    const withVectors = confirmed
+      .map((c) => ({ c, v: vectorOf.get(base.id, c) as { vector: Buffer } | undefined }))
+      .filter((x) => {
+        if (!x.v) missingVectors++
+        return x.v !== undefined
+      })
+    if (withVectors.length < MIN_CONFIRMED) continue
+    usable.push(p)
+    for (const { c, v } of withVectors) {
+      used.add(c)
+      rows.push({ cropId: c, identity: p.personId, vector: v!.vector })
+    }
+  }
+  if (usable.length < 2) {
+    const ready = persons.filter((p) => p.confirmed.length >= MIN_CONFIRMED).length
+    throw new LineupError(
+      'invalid-input',
+      `fine-tuning needs at least 2 persons with ${MIN_CONFIRMED} confirmed crops each (the query counts as one); ` +
+        `this library has ${ready} such person${ready === 1 ? '' : 's'} of ${persons.length}` +
+        (missingVectors > 0
+          ? ` (${missingVectors} confirmed crops have no vector from ${base.name} yet: embed the library)`
+          : '') +
+        '. Search for more persons and mark their matches (Y) first.',
+    )
+  }
+  const usableIds = new Set(usable.map((p) => p.personId))
+  for (const p of persons) {
+    if (!usableIds.has(p.personId)) continue
+    for (const c of p.rejected) {
+      const v = vectorOf.get(base.id, c) as { vector: Buffer } | undefined
+      if (!v) continue
+      negatives.push({ row: rows.length, identity: p.personId })
+      rows.push({ cropId: c, identity: 0, vector: v.vector })
+    }
+  }
+  const d = base.dim
+  const features = new Float32Array(rows.length * d)
+  rows.forEach((r, i) =>
+    features.set(
+      new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + d * 4)),
+      i * d,
+    ),
+  )
+  const cams = db.prepare('SELECT camera_id FROM crops WHERE id = ?').pluck()
+  return {
+    features,
+    dim: d,
+    identities: Int32Array.from(rows, (r) => r.identity),
+    cams: Int32Array.from(rows, (r, i) => (cams.get(r.cropId) as number | null) ?? -(i + 1)),
+    negatives,
+    cropIds: Int32Array.from(rows, (r) => r.cropId),
+    persons: usable,
+  }
+}
