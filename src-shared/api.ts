@@ -138,6 +138,11 @@ export const schemas = {
       seed: z.number().int().min(0).max(0xffffffff).default(1),
     })
     .strict(),
+  /**
+   * A person's case report: one self-contained HTML file (the UI offers it as a download); the
+   * export is logged. `modelId` = the version the matches were made with (default: the active one).
+   */
+  'report.export': z.object({ personId: id, modelId: id.optional() }).strict(),
   /** Undoes the person's latest mark (restores the verdict before it); null when nothing is left to undo. */
   'marks.undo': z.object({ personId: id }).strict(),
 } as const
@@ -170,6 +175,7 @@ export interface Results {
   'marks.set': MarkInfo
   'marks.undo': MarkInfo | null
   'train.start': JobInfo
+  'report.export': { html: string; seal: string; fileName: string }
 }
 
 /** Input as a caller writes it (defaults optional). */

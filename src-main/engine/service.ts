@@ -13,6 +13,7 @@ import { activateModel, activeModel, listModels } from './library/models'
 import { getCrop, getThumb, librarySummary, listCrops, listIdentities } from './library/queries'
 import { appendAudit } from './audit/log'
 import { startTrain } from './jobs/train-job'
+import { exportReport } from './report/case-report'
 import { createPerson, getPerson, listPersons, markCrop, undoLastMark, updatePerson } from './library/persons'
 import { LibrarySearch } from './search/library-search'
 
@@ -191,6 +192,12 @@ export class LineupService implements LineupApi {
 
   async 'marks.undo'(input: Parsed<'marks.undo'>) {
     return undoLastMark(this.db, input.personId, this.analyst)
+  }
+
+  async 'report.export'(input: Parsed<'report.export'>) {
+    const r = exportReport(this.db, input.personId, this.analyst, input.modelId)
+    const slug = r.evidence.person.name.replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-|-$/g, '') || 'person'
+    return { html: r.html, seal: r.seal, fileName: `lineup-report-${slug}-${r.seal.slice(0, 8)}.html` }
   }
 
   async 'train.start'(input: Parsed<'train.start'>) {
