@@ -17,7 +17,7 @@ import { getModel } from '../library/models'
 import { loadTf } from '../ml/tf/backend'
 import { defaultTrainConfig, type TrainConfig, type TrainLossName } from './config'
 import { compareOnLabels } from './label-comparison'
-import { personsTrainingData, type PersonsData } from './persons-data'
+import { librarySample, personsTrainingData, type PersonsData } from './persons-data'
 import { Rng } from './rng'
 import { trainHead, type TrainData } from './trainer'
 
@@ -72,6 +72,7 @@ export async function runAnalystTraining(
     identities,
     cams: data.cams,
     negatives: (data.negatives ?? []).filter((n) => !heldOut.has(n.identity)),
+    initFeatures: librarySample(db, base),
   }
   const config = analystConfig(params, base.dim)
   const rt = await loadTf()

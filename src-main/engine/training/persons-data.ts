@@ -85,3 +85,29 @@ export function personsTrainingData(db: Db, base: StoredModel): PersonsData {
     persons: usable,
   }
 }
+
+/**
+ * Up to `max` of the base model's vectors, evenly spread over the library (by crop id): what the
+ * head's initial principal axes are computed from when the labelled rows are few.
+ */
+export function librarySample(db: Db, base: StoredModel, max = 20_000): Float32Array {
+  const total = db
+    .prepare('SELECT count(*) FROM embeddings WHERE model_id = ?')
+    .pluck()
+    .get(base.id) as number
+  const every = Math.max(1, Math.ceil(total / max))
+  const d = base.dim
+  const out: Float32Array[] = []
+  let i = 0
+  for (const r of db
+    .prepare('SELECT vector FROM embeddings WHERE model_id = ? ORDER BY crop_id')
+    .iterate(base.id) as Iterable<{
+    vector: Buffer
+  }>) {
+    if (i++ % every !== 0) continue
+    out.push(new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + d * 4)))
+  }
+  const x = new Float32Array(out.length * d)
+  out.forEach((v, k) => x.set(v, k * d))
+  return x
+}

@@ -39,6 +39,11 @@ export interface TrainData {
    * negative for everyone and a query for no one). Ignored by the softmax loss.
    */
   negatives?: readonly { row: number; identity: number }[]
+  /**
+   * Rows (dim each) the head's principal axes are computed from (default: the training rows):
+   * with few labels, give a sample of the whole library so the initial head keeps its geometry.
+   */
+  initFeatures?: Float32Array
 }
 
 export interface StepRecord {
@@ -276,7 +281,10 @@ export async function trainHead(
     rng.restore(h.rngState)
     restoreNaN(h)
   } else {
-    const head = initHead(gatherRows(features, dim, trainRows), trainRows.length, dim, config.outDim)
+    // PCA over a broad sample (the library's vectors when the caller gives them): a few dozen
+    // labelled rows span too few directions for a 256-d head.
+    const init = data.initFeatures ?? gatherRows(features, dim, trainRows)
+    const head = initHead(init, init.length / dim, dim, config.outDim)
     state = {
       head,
       classifier: config.loss === 'softmax' ? classMeans(head, features, dim, sampler.groups) : null,
@@ -518,6 +526,10 @@ function dataHash(data: TrainData): string {
   h.update(new Uint8Array(data.identities.buffer, data.identities.byteOffset, data.identities.byteLength))
   if (data.cams) h.update(new Uint8Array(data.cams.buffer, data.cams.byteOffset, data.cams.byteLength))
   for (const n of data.negatives ?? []) h.update(`${n.row}:${n.identity};`)
+  if (data.initFeatures)
+    h.update(
+      new Uint8Array(data.initFeatures.buffer, data.initFeatures.byteOffset, data.initFeatures.byteLength),
+    )
   return h.digest('hex')
 }
 
