@@ -154,7 +154,7 @@ export class LineupService implements LineupApi {
 
   async 'models.activate'(input: Parsed<'models.activate'>) {
     const { file: _file, ...info } = activateModel(this.db, input.id)
-    appendAudit(this.db, 'analyst', 'model.activate', { model: info.key, name: info.name })
+    appendAudit(this.db, this.analyst, 'model.activate', { model: info.key, name: info.name })
     return info
   }
 
@@ -165,7 +165,19 @@ export class LineupService implements LineupApi {
   }
 
   async 'search.query'(input: Parsed<'search.query'>) {
-    return this.search.query(input)
+    const result = await this.search.query(input)
+    // Every new search is logged (its later pages are the same search).
+    if (input.offset === 0) {
+      appendAudit(this.db, this.analyst, 'search', {
+        queries: result.queries,
+        rejected: input.rejectIds ?? [],
+        model: result.modelKey,
+        k: input.k,
+        total: result.total,
+        top: result.hits.slice(0, 10).map((h) => h.crop.id),
+      })
+    }
+    return result
   }
 
   async 'persons.list'() {

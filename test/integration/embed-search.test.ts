@@ -234,6 +234,27 @@ describe('models, embedding and search on a library', () => {
     }
   })
 
+  it('logs every new search (not its later pages) in the audit log', async () => {
+    const audit = () =>
+      rawDb(dbPath, true)
+        .prepare(`SELECT details FROM audit_log WHERE action = 'search' ORDER BY seq`)
+        .pluck()
+        .all() as string[]
+    const before = audit().length
+    const base = { k: 3, fusion: 'mean' as const, excludeQueryCameras: false, excludeQueries: true }
+    const r = await service['search.query']({ ...base, cropIds: [1], offset: 0 })
+    await service['search.query']({ ...base, cropIds: [1], offset: 3 })
+    const entries = audit()
+    expect(entries).toHaveLength(before + 1)
+    expect(JSON.parse(entries.at(-1)!)).toMatchObject({
+      queries: [1],
+      rejected: [],
+      model: r.modelKey,
+      k: 3,
+      top: r.hits.map((h) => h.crop.id),
+    })
+  })
+
   it('answers the same from the command line, by crop id and by image file', async () => {
     const byCrop = await runCli(['search', '--db', dbPath, '--query', '1', '--k', '3', '--json'])
     expect(byCrop.code).toBe(0)
