@@ -46,6 +46,11 @@ export function startTrain(
       `a fine-tune is already running on this library (job ${live[0]!.id}); wait for it or cancel it first`,
     )
   }
+  // Runs of fine-tunes that were killed stay 'running' in training_runs: close them (their
+  // checkpoint is what this one resumes from when the labels are the same).
+  db.prepare(
+    `UPDATE training_runs SET status = 'failed', error = 'interrupted: the app was closed or killed during the fine-tune', finished_at = ? WHERE status = 'running'`,
+  ).run(new Date().toISOString())
   const params = { baseModelId: base.id, loss: request.loss, epochs: request.epochs, seed: request.seed }
   const job = createJob(db, 'train', { ...params, baseKey: base.key })
   const data: TrainWorkerData = { dbPath: resolve(dbPath), jobId: job.id, params }

@@ -64,9 +64,13 @@ function ranksFor(db: Db, model: StoredModel, persons: Compared[]): Map<number, 
       const sims = posSim.get(p.personId)
       if (!q || !sims || r.crop_id === p.queryCropId) continue
       const s = dot(q, v)
+      const pos = positives.get(p.personId)!
       for (const [c, sc] of sims) {
-        // Every other crop at least as similar ranks before c (pessimistic ties).
-        if (c !== r.crop_id && s >= sc) ranks.get(p.personId)!.set(c, ranks.get(p.personId)!.get(c)! + 1)
+        if (c === r.crop_id) continue
+        // Every other crop at least as similar ranks before c (pessimistic ties), except that two
+        // tied matches of the same person are ordered by crop id, so their ranks stay distinct.
+        const before = pos.has(r.crop_id) ? s > sc || (s === sc && r.crop_id < c) : s >= sc
+        if (before) ranks.get(p.personId)!.set(c, ranks.get(p.personId)!.get(c)! + 1)
       }
     }
   }

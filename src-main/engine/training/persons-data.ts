@@ -45,14 +45,16 @@ export function personsTrainingData(db: Db, base: StoredModel): PersonsData {
     }
   }
   if (usable.length < 2) {
-    const ready = persons.filter((p) => p.confirmed.length >= MIN_CONFIRMED).length
+    const shared = persons.filter((p) => p.confirmed.length >= MIN_CONFIRMED).length - usable.length
     throw new LineupError(
       'invalid-input',
       `fine-tuning needs at least 2 persons with ${MIN_CONFIRMED} confirmed crops each (the query counts as one); ` +
-        `this library has ${ready} such person${ready === 1 ? '' : 's'} of ${persons.length}` +
+        `this library has ${usable.length} such person${usable.length === 1 ? '' : 's'} of ${persons.length}` +
         (missingVectors > 0
           ? ` (${missingVectors} confirmed crops have no vector from ${base.name} yet: embed the library)`
-          : '') +
+          : shared > 0
+            ? ` (${shared} more ha${shared === 1 ? 's' : 've'} enough only by counting crops already confirmed for another person)`
+            : '') +
         '. Search for more persons and mark their matches (Y) first.',
     )
   }
