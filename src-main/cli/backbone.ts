@@ -12,6 +12,18 @@ import type { Extractor } from '../engine/features/types'
 import { probeModel } from '../engine/ml/onnx/probe'
 import { embedFiles, readImage } from './eval-data'
 
+/** The command-line flags of an ONNX backbone (lineup eval and lineup train). */
+export const onnxFlags = {
+  'input-size': { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  input: { type: 'string' },
+  output: { type: 'string' },
+  resize: { type: 'string' },
+  batch: { type: 'string' },
+  threads: { type: 'string' },
+} as const
+
 export interface BackboneOptions {
   model?: string
   input?: string

@@ -11,6 +11,7 @@ import { kReciprocalRerankFeatures } from '../engine/ranking/rerank'
 import { applyHeadOnnx } from '../engine/ml/onnx/head-applier'
 import { readHeadFolder } from '../engine/training/head-folder'
 import { oneOf, parse, parseSize, parseTriple, positiveInt, UsageError } from './args'
+import { onnxFlags } from './backbone'
 import { embedFiles, readImage, readSplit } from './eval-data'
 
 export const evalUsage = `lineup eval <dataset-root> (--model <file.onnx> [options] | --builtin) [--head DIR] [--rerank] [--json]
@@ -46,14 +47,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     model: { type: 'string' },
     builtin: { type: 'boolean', default: false },
-    'input-size': { type: 'string' },
-    mean: { type: 'string' },
-    std: { type: 'string' },
-    input: { type: 'string' },
-    output: { type: 'string' },
-    resize: { type: 'string' },
-    batch: { type: 'string' },
-    threads: { type: 'string' },
+    ...onnxFlags,
     rerank: { type: 'boolean', default: false },
     head: { type: 'string' },
     ap: { type: 'string' },

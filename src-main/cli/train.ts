@@ -28,7 +28,7 @@ import {
   type TrainResult,
 } from '../engine/training/trainer'
 import { numberIn, oneOf, parse, parseSize, parseTriple, positiveInt, UsageError, wholeNumber } from './args'
-import { openBackbone, splitFeatures } from './backbone'
+import { onnxFlags, openBackbone, splitFeatures } from './backbone'
 import { readSplit } from './eval-data'
 
 export const trainUsage = `lineup train <dataset-root> (--model <file.onnx> | --builtin) [options]
@@ -90,14 +90,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     fresh: { type: 'boolean', default: false },
     'no-cache': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
-    'input-size': { type: 'string' },
-    mean: { type: 'string' },
-    std: { type: 'string' },
-    input: { type: 'string' },
-    output: { type: 'string' },
-    resize: { type: 'string' },
-    batch: { type: 'string' },
-    threads: { type: 'string' },
+    ...onnxFlags,
   })
   if (positionals.length > 1)
     throw new UsageError(`give one dataset folder (got ${positionals.length} arguments)`)
@@ -288,19 +281,7 @@ async function trainOnFolder(
     )
     const runId = startRun(db, base, config, config, result.backend)
     storeRunMetrics(db, runId, result.stepHistory, result.epochHistory)
-    saved = saveHeadModel(db, base, result.head, {
-      name: `${base.name} + ${config.loss} head (seed ${config.seed})`,
-      loss: config.loss,
-      seed: config.seed,
-      runId,
-    }).model
-    finishRun(db, runId, {
-      status: 'finished',
-      modelId: saved.id,
-      steps: result.steps,
-      trainSeconds: result.trainSeconds,
-      summary: summaryOf(result, before, after),
-    })
+    saved = saveVersion(db, base, runId, config, result, before, after, `seed ${config.seed}`)
     log.line(
       `saved to the library as model ${saved.id} (${saved.name}); lineup embed --db … --model ${saved.id} computes its vectors`,
     )
@@ -344,19 +325,7 @@ async function trainOnLibrary(
   const best = result.epochHistory.find((e) => e.epoch === result.bestEpoch)?.val ?? null
   const before = result.initialVal ? { R1: result.initialVal.R1, mAP: result.initialVal.mAP } : null
   const after = best ? { R1: best.R1, mAP: best.mAP } : null
-  const saved = saveHeadModel(db, base, result.head, {
-    name: `${base.name} + ${config.loss} head (run ${runId})`,
-    loss: config.loss,
-    seed: config.seed,
-    runId,
-  }).model
-  finishRun(db, runId, {
-    status: 'finished',
-    modelId: saved.id,
-    steps: result.steps,
-    trainSeconds: result.trainSeconds,
-    summary: summaryOf(result, before, after),
-  })
+  const saved = saveVersion(db, base, runId, config, result, before, after, `run ${runId}`)
   log.note('computing the new version’s vectors…')
   const added = await embedFromBase(db, saved)
   log.line(
@@ -382,6 +351,33 @@ async function trainOnLibrary(
   }
   log.final({ before, after, result, config, savedModel: saved.id, out: values.out ?? null })
   return 0
+}
+
+/** Stores the trained head as a model version of `base` and closes its run. */
+function saveVersion(
+  db: Db,
+  base: StoredModel,
+  runId: number,
+  config: TrainConfig,
+  result: TrainResult,
+  before: Figures | null,
+  after: Figures | null,
+  label: string,
+): StoredModel {
+  const saved = saveHeadModel(db, base, result.head, {
+    name: `${base.name} + ${config.loss} head (${label})`,
+    loss: config.loss,
+    seed: config.seed,
+    runId,
+  }).model
+  finishRun(db, runId, {
+    status: 'finished',
+    modelId: saved.id,
+    steps: result.steps,
+    trainSeconds: result.trainSeconds,
+    summary: summaryOf(result, before, after),
+  })
+  return saved
 }
 
 /** The checkpoint of a run: in --out, or in the cache folder under the run's fingerprint. */
