@@ -303,9 +303,9 @@ describe('fine-tuning on the analyst’s labels (train.start)', () => {
     })
     expect(log.some((a) => a.action === 'model.fine-tuned' && a.details.model === head.key)).toBe(true)
 
-    // The checkpoint stays beside the library.
+    // The checkpoint lived beside the library and is removed once the run is stored.
     expect(runsDir(dbPath)).toBe(`${dbPath}.runs`)
-    expect(readdirSync(runsDir(dbPath)).filter((f) => f.endsWith('.lck'))).toHaveLength(1)
+    expect(readdirSync(runsDir(dbPath)).filter((f) => f.endsWith('.lck'))).toHaveLength(0)
 
     // Activate the new version, search with it, then roll back to the base.
     expect((await service['models.activate']({ id: head.id })).active).toBe(true)
@@ -332,6 +332,26 @@ describe('fine-tuning on the analyst’s labels (train.start)', () => {
     ).toEqual([head.key, base.key])
     expect(verifyAudit(service.db).ok).toBe(true)
     expect(integrity(dbPath)).toBe('ok')
+
+    // Another request on the same labels (other epochs) is a run of its own, not refused.
+    const other = await waitFor(
+      service,
+      await service['train.start']({ loss: 'rank-triplet', epochs: EPOCHS + 1, seed: SEED }),
+    )
+    expect(other.status, other.error ?? '').toBe('done')
+    expect((other.summary as TrainSummary).modelId).not.toBe(head.id)
+  })
+
+  it('a cancelled fine-tune ends as cancelled, not failed', async () => {
+    const job = await service['train.start']({ loss: 'rank-triplet', epochs: 100_000, seed: SEED + 7 })
+    await new Promise((r) => setTimeout(r, 1500))
+    await service['jobs.cancel']({ id: job.id })
+    const done = await waitFor(service, job)
+    expect(done.status).toBe('cancelled')
+    expect(done.error).toMatch(/training cancelled at step \d+/)
+    expect(
+      service.db.prepare('SELECT status FROM training_runs ORDER BY id DESC LIMIT 1').pluck().get(),
+    ).toBe('cancelled')
   })
 
   it('survives a SIGKILL mid-fine-tune: library intact, and the same request resumes from the checkpoint', async () => {

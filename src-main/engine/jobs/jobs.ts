@@ -101,8 +101,13 @@ export function createJob(db: Db, kind: JobKind, params: Record<string, unknown>
   return getJob(db, Number(info.lastInsertRowid))
 }
 
-export function failJob(db: Db, id: number, message: string): void {
+export function failJob(
+  db: Db,
+  id: number,
+  message: string,
+  status: 'failed' | 'cancelled' = 'failed',
+): void {
   db.prepare(
-    `UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, pid = NULL WHERE id = ? AND status = 'running'`,
-  ).run(message, new Date().toISOString(), id)
+    `UPDATE jobs SET status = ?, error = ?, finished_at = ?, pid = NULL WHERE id = ? AND status = 'running'`,
+  ).run(status, message, new Date().toISOString(), id)
 }

@@ -44,7 +44,8 @@ export async function runWorkerJob(
     send({ type: 'done', result })
   } catch (err) {
     const error = toErrorBody(err)
-    failJob(db, jobId, error.message)
+    // A job body that stops on the analyst's cancel (the fine-tune) ends 'cancelled', not 'failed'.
+    failJob(db, jobId, error.message, error.kind === 'cancelled' ? 'cancelled' : 'failed')
     send({ type: 'failed', error })
   } finally {
     clearInterval(beat)

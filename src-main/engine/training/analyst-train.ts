@@ -6,7 +6,7 @@
  * mid-way leaves a checkpoint beside the library, and the same request resumes it.
  */
 import { createHash } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { JobProgress, TrainPoint, TrainSummary } from '../../../src-shared/domain'
 import { LineupError } from '../../../src-shared/errors'
@@ -19,7 +19,7 @@ import { defaultTrainConfig, type TrainConfig, type TrainLossName } from './conf
 import { compareOnLabels } from './label-comparison'
 import { librarySample, personsTrainingData, type PersonsData } from './persons-data'
 import { Rng } from './rng'
-import { trainHead, type TrainData } from './trainer'
+import { runFingerprint, trainHead, type TrainData } from './trainer'
 
 export interface AnalystTrainParams {
   baseModelId: number
@@ -81,7 +81,9 @@ export async function runAnalystTraining(
     .update(JSON.stringify(train.negatives))
     .digest('hex')
   mkdirSync(runsDir(dbPath), { recursive: true })
-  const checkpoint = join(runsDir(dbPath), `${dataKey.slice(0, 24)}-${config.loss}-${config.seed}.lck`)
+  // Named by the run's whole fingerprint (settings + labels): a killed run with the same request
+  // resumes; any other request starts its own. Removed once the run is stored.
+  const checkpoint = join(runsDir(dbPath), `${runFingerprint(config, dataKey).slice(0, 32)}.lck`)
   const runId = startRun(db, base, config, { ...config, heldOut: [...heldOut] }, rt.backend)
   const abort = new AbortController()
   const started = performance.now()
@@ -205,5 +207,6 @@ export async function runAnalystTraining(
       after: comparison.after,
     })
   })()
+  rmSync(checkpoint, { force: true })
   return summary
 }
