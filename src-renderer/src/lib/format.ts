@@ -41,11 +41,13 @@ export function formatMs(ms: number): string {
 }
 
 /**
- * The part of a model key worth showing: the first 12 hex digits of an .onnx file's SHA-256, or a
- * built-in descriptor's whole `builtin:<name>@<version>` key.
+ * The part of a model key worth showing: the first 12 hex digits of an .onnx file's SHA-256 (and of
+ * a fine-tuned version's `head:<SHA-256>`), or a built-in descriptor's whole `builtin:<name>@<version>` key.
  */
 export function shortKey(key: string): string {
-  return /^[0-9a-f]{64}$/i.test(key) ? key.slice(0, 12) : key
+  if (/^[0-9a-f]{64}$/i.test(key)) return key.slice(0, 12)
+  if (/^head:[0-9a-f]{64}$/i.test(key)) return key.slice(0, 17)
+  return key
 }
 
 /** An ISO 8601 time in the analyst's locale with seconds, plus the raw value for copying. */

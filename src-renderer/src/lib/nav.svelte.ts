@@ -1,5 +1,5 @@
 /** The views of the app, in tab order. */
-export const views = ['library', 'search'] as const
+export const views = ['library', 'search', 'persons'] as const
 export type View = (typeof views)[number]
 
 function fromHash(hash: string): View {

@@ -64,12 +64,16 @@ export const defaultFilters: SearchFilters = {
   k: 50,
 }
 
-/** Builds the `search.query` input for one page, or says which field is wrong. */
+/**
+ * Builds the `search.query` input for one page, or says which field is wrong. `rejectIds` are the
+ * crops the analyst rejected for this query (relevance feedback); none = a plain search.
+ */
 export function searchInput(
   cropIds: number[],
   fusion: 'mean' | 'max',
   filters: SearchFilters,
   offset: number,
+  rejectIds: number[] = [],
 ): Parsed<Input<'search.query'>> {
   const from = localToIso(filters.from)
   if (!from.ok) return { ok: false, message: `from: ${from.message}` }
@@ -90,6 +94,7 @@ export function searchInput(
       ...(identity !== '' ? { identity } : {}),
       ...(from.value !== undefined ? { from: from.value } : {}),
       ...(to.value !== undefined ? { to: to.value } : {}),
+      ...(rejectIds.length > 0 ? { rejectIds } : {}),
     },
   }
 }
