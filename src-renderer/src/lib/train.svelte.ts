@@ -21,9 +21,8 @@ export interface TrainOutcome {
   jobId: number
   status: JobInfo['status']
   /**
-   * Ended by the analyst's Cancel. The engine records a cancelled fine-tune as 'failed' with the
-   * message "training cancelled at step N; the last good checkpoint … is kept", so a Cancel that
-   * was asked for counts too.
+   * Ended by the analyst's Cancel: the job's status is 'cancelled' (older engines recorded
+   * 'failed' with "training cancelled at step N…", so a Cancel that was asked for counts too).
    */
   cancelled: boolean
   summary: TrainSummary | null
