@@ -20,6 +20,8 @@ import type {
   PersonDetail,
   PersonInfo,
   SearchResult,
+  TrainPoint,
+  TrainRunInfo,
 } from './domain'
 import { importLayouts, verdicts } from './domain'
 import { LineupError, toErrorBody, type Envelope } from './errors'
@@ -143,6 +145,10 @@ export const schemas = {
    * export is logged. `modelId` = the version the matches were made with (default: the active one).
    */
   'report.export': z.object({ personId: id, modelId: id.optional() }).strict(),
+  /** The library's fine-tunes, newest first. */
+  'train.runs': none,
+  /** A fine-tune's stored online metrics, as the chart points the live run streamed. */
+  'train.history': z.object({ runId: id }).strict(),
   /** Undoes the person's latest mark (restores the verdict before it); null when nothing is left to undo. */
   'marks.undo': z.object({ personId: id }).strict(),
 } as const
@@ -175,6 +181,8 @@ export interface Results {
   'marks.set': MarkInfo
   'marks.undo': MarkInfo | null
   'train.start': JobInfo
+  'train.runs': TrainRunInfo[]
+  'train.history': { run: TrainRunInfo; points: TrainPoint[] }
   'report.export': { html: string; seal: string; fileName: string }
 }
 

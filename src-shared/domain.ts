@@ -190,6 +190,22 @@ export interface LabelComparison {
   after: { mAP: number; R1: number }
 }
 
+/** A fine-tune as recorded in the library (training_runs). */
+export interface TrainRunInfo {
+  id: number
+  baseModelId: number
+  resultModelId: number | null
+  status: 'running' | 'finished' | 'failed' | 'cancelled'
+  loss: string
+  seed: number
+  backend: string | null
+  startedAt: string
+  finishedAt: string | null
+  steps: number
+  trainSeconds: number | null
+  error: string | null
+}
+
 /** Result of a fine-tune job. */
 export interface TrainSummary {
   runId: number

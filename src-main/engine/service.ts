@@ -13,6 +13,7 @@ import { activateModel, activeModel, listModels } from './library/models'
 import { getCrop, getThumb, librarySummary, listCrops, listIdentities } from './library/queries'
 import { appendAudit } from './audit/log'
 import { startTrain } from './jobs/train-job'
+import { listRuns, runHistory } from './library/heads'
 import { exportReport } from './report/case-report'
 import { createPerson, getPerson, listPersons, markCrop, undoLastMark, updatePerson } from './library/persons'
 import { LibrarySearch } from './search/library-search'
@@ -210,6 +211,14 @@ export class LineupService implements LineupApi {
     const r = exportReport(this.db, input.personId, this.analyst, input.modelId)
     const slug = r.evidence.person.name.replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-|-$/g, '') || 'person'
     return { html: r.html, seal: r.seal, fileName: `lineup-report-${slug}-${r.seal.slice(0, 8)}.html` }
+  }
+
+  async 'train.runs'() {
+    return listRuns(this.db)
+  }
+
+  async 'train.history'(input: Parsed<'train.history'>) {
+    return runHistory(this.db, input.runId)
   }
 
   async 'train.start'(input: Parsed<'train.start'>) {

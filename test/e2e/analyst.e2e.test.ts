@@ -460,6 +460,22 @@ describe.skipIf(!hasData)('the analyst loop: Market-1501 training identities wit
     await shot('09-models')
   }, 60_000)
 
+  it('after a reload, the last fine-tune can be shown again: its charts and before/after, from the library', async () => {
+    await page.reload()
+    const last = page.getByTestId('finetune-last')
+    await last.waitFor({ timeout: 20_000 })
+    await page.getByTestId('finetune-show').click()
+    await page.getByTestId('train-dialog').waitFor({ state: 'visible' })
+    expect(await page.getByTestId('train-dialog').getAttribute('data-status')).toBe('done')
+    for (const id of ['chart-loss', 'chart-batch', 'chart-misranked']) {
+      const chart = page.getByTestId(id)
+      expect(await chart.locator('canvas').count(), id).toBe(1)
+      expect(Number(await chart.getAttribute('data-points')), id).toBeGreaterThanOrEqual(60)
+    }
+    expect(await page.getByTestId('train-metric').count()).toBe(2)
+    await page.getByTestId('train-close').click()
+  }, 60_000)
+
   it("opens the person's page: sightings on a timeline, one lane per camera; a sighting leads back", async () => {
     await page.getByTestId('tab-persons').click()
     await page.getByTestId('persons-view').waitFor()

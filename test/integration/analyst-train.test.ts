@@ -303,6 +303,23 @@ describe('fine-tuning on the analyst’s labels (train.start)', () => {
     })
     expect(log.some((a) => a.action === 'model.fine-tuned' && a.details.model === head.key)).toBe(true)
 
+    // The run's stored metrics come back as the chart points the live run streamed.
+    const runs = await service['train.runs']()
+    expect(runs[0]).toMatchObject({
+      status: 'finished',
+      resultModelId: head.id,
+      loss: 'rank-triplet',
+      seed: SEED,
+    })
+    const history = await service['train.history']({ runId: runs[0]!.id })
+    expect(history.points.filter((p) => p.type === 'step').map((p) => p.step)).toEqual(
+      Array.from({ length: runs[0]!.steps }, (_, i) => i + 1),
+    )
+    expect(history.points.filter((p) => p.type === 'epoch').map((p) => p.epoch)).toEqual(
+      Array.from({ length: EPOCHS }, (_, i) => i + 1),
+    )
+    await expect(service['train.history']({ runId: 9999 })).rejects.toThrow(/run 9999 is not in this library/)
+
     // The checkpoint lived beside the library and is removed once the run is stored.
     expect(runsDir(dbPath)).toBe(`${dbPath}.runs`)
     expect(readdirSync(runsDir(dbPath)).filter((f) => f.endsWith('.lck'))).toHaveLength(0)

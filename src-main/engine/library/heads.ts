@@ -2,7 +2,7 @@
  * Fine-tuned model versions in the library (schema 3): a head on a base model, its weights, the
  * training run that made it, and its vectors computed from the base model's in bulk.
  */
-import type { HeadModelConfig } from '../../../src-shared/domain'
+import type { HeadModelConfig, TrainPoint, TrainRunInfo } from '../../../src-shared/domain'
 import { LineupError } from '../../../src-shared/errors'
 import { appendAudit } from '../audit/log'
 import type { Db } from '../db/open'
@@ -266,4 +266,100 @@ export function finishRun(
       runId,
     )
   }
+}
+
+interface RunRow {
+  id: number
+  base_model_id: number
+  result_model_id: number | null
+  status: TrainRunInfo['status']
+  loss: string
+  seed: number
+  backend: string | null
+  started_at: string
+  finished_at: string | null
+  steps: number
+  train_seconds: number | null
+  error: string | null
+}
+
+const toRun = (r: RunRow): TrainRunInfo => ({
+  id: r.id,
+  baseModelId: r.base_model_id,
+  resultModelId: r.result_model_id,
+  status: r.status,
+  loss: r.loss,
+  seed: r.seed,
+  backend: r.backend,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  steps: r.steps,
+  trainSeconds: r.train_seconds,
+  error: r.error,
+})
+
+/** The library's fine-tunes, newest first. */
+export function listRuns(db: Db): TrainRunInfo[] {
+  return (db.prepare('SELECT * FROM training_runs ORDER BY id DESC').all() as RunRow[]).map(toRun)
+}
+
+/** A run with its stored metrics as chart points: every step, then each epoch's means and validation. */
+export function runHistory(db: Db, runId: number): { run: TrainRunInfo; points: TrainPoint[] } {
+  const r = db.prepare('SELECT * FROM training_runs WHERE id = ?').get(runId) as RunRow | undefined
+  if (!r) throw new LineupError('not-found', `fine-tune run ${runId} is not in this library`)
+  const steps = db
+    .prepare(
+      'SELECT step, epoch, loss, batch_map, batch_r1, misranked FROM training_steps WHERE run_id = ? ORDER BY step',
+    )
+    .all(runId) as {
+    step: number
+    epoch: number
+    loss: number | null
+    batch_map: number | null
+    batch_r1: number | null
+    misranked: number | null
+  }[]
+  const epochs = db
+    .prepare(
+      'SELECT epoch, step, loss, batch_map, batch_r1, misranked, val_map, val_r1 FROM training_epochs WHERE run_id = ? ORDER BY epoch',
+    )
+    .all(runId) as {
+    epoch: number
+    step: number
+    loss: number | null
+    batch_map: number | null
+    batch_r1: number | null
+    misranked: number | null
+    val_map: number | null
+    val_r1: number | null
+  }[]
+  const points: TrainPoint[] = []
+  let e = 0
+  for (const s of steps) {
+    points.push({
+      type: 'step',
+      step: s.step,
+      epoch: s.epoch,
+      loss: s.loss,
+      batchMAP: s.batch_map ?? 0,
+      batchR1: s.batch_r1 ?? 0,
+      misranked: s.misranked ?? 0,
+    })
+    // An epoch's point follows its last step, as it does live.
+    while (e < epochs.length && epochs[e]!.step <= s.step) {
+      const x = epochs[e++]!
+      points.push({
+        type: 'epoch',
+        step: x.step,
+        epoch: x.epoch,
+        loss: x.loss,
+        batchMAP: x.batch_map ?? 0,
+        batchR1: x.batch_r1 ?? 0,
+        misranked: x.misranked ?? 0,
+        valMAP: x.val_map,
+        valR1: x.val_r1,
+      })
+    }
+  }
+  return { run: toRun(r), points }
 }

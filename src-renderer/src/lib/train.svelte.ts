@@ -132,7 +132,18 @@ export class TrainState {
     try {
       const jobs = await this.client.call('jobs.list', { limit: 10 })
       const running = jobs.find((j) => j.status === 'running' && j.kind === 'train')
-      if (running && this.jobId === null && !this.starting) this.jobId = running.id
+      if (running && this.jobId === null && !this.starting) {
+        this.jobId = running.id
+        return
+      }
+      // After a reload: the last finished fine-tune's charts and before/after, from the library.
+      const last = jobs.find((j) => j.kind === 'train' && j.status === 'done' && j.summary)
+      if (!last) return
+      const summary = last.summary as TrainSummary
+      const { points } = await this.client.call('train.history', { runId: summary.runId })
+      if (this.busy || this.outcome) return
+      this.points = points
+      this.outcome = { jobId: last.id, status: 'done', cancelled: false, summary, error: null }
     } catch (err) {
       this.report(err, 'Listing jobs')
     }
