@@ -1,8 +1,6 @@
 import type { JobInfo, JobProgress, TrainPoint, TrainSummary } from '../../../src-shared/domain'
-import type { LineupEvent } from '../../../src-shared/events'
 import { ApiError, type LineupClient } from './client'
-
-type Finished = Extract<LineupEvent, { type: 'job.finished' }>
+import { JobFollower, type JobFinished } from './job-follower.svelte'
 
 /** The losses `train.start` knows (api.ts), Rank-Triplet first: the paper's, and the default. */
 export const trainLosses = [
@@ -30,37 +28,26 @@ export interface TrainOutcome {
 }
 
 /**
- * One fine-tune at a time (`train.start`, issue #6): the refusal when the labels are too few,
- * progress and the charts' points from `job.progress` (paper Fig. 5), cancel, the summary with its
- * before/after comparison from `job.finished`, and the analyst's decision on the new version.
+ * One fine-tune at a time (`train.start`, issue #6), followed by {@link JobFollower}: the refusal
+ * when the labels are too few, the charts' points from `job.progress` (paper Fig. 5), the summary
+ * with its before/after comparison from `job.finished`, and the analyst's decision on the new
+ * version. After a reload, the last finished run's charts and comparison come back from the library.
  */
-export class TrainState {
+export class TrainState extends JobFollower<TrainOutcome> {
   loss = $state<TrainLoss>('rank-triplet')
   epochs = $state(60)
-  jobId = $state<number | null>(null)
-  starting = $state(false)
-  cancelling = $state(false)
   /** Why the engine would not start (too few labels, a run already going): shown in the panel. */
   refusal = $state<string | null>(null)
-  progress = $state.raw<JobProgress | null>(null)
   /** The run's chart points in arrival order (steps sampled by the engine, every epoch's mean). */
   points = $state.raw<TrainPoint[]>([])
-  outcome = $state.raw<TrainOutcome | null>(null)
   /** What the analyst did with the new version. */
   decision = $state<'activated' | 'kept' | null>(null)
   deciding = $state(false)
   /** Whether the run's dialog (charts, before/after) is shown. */
   open = $state(false)
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping only; nothing renders it
-  readonly #early = new Map<number, Finished>()
 
-  constructor(
-    private readonly client: LineupClient,
-    private readonly report: (err: unknown, context?: string) => void,
-  ) {}
-
-  get busy(): boolean {
-    return this.starting || this.jobId !== null
+  constructor(client: LineupClient, report: (err: unknown, context?: string) => void) {
+    super(client, report, 'train', 'the fine-tune')
   }
 
   /** The new version, once a run has finished with one. */
@@ -70,41 +57,23 @@ export class TrainState {
 
   async start(): Promise<void> {
     if (this.busy) return
-    this.starting = true
     this.refusal = null
-    this.outcome = null
-    this.progress = null
     this.points = []
     this.decision = null
-    try {
-      const epochs = Math.round(this.epochs)
-      const job = await this.client.call('train.start', {
-        loss: this.loss,
-        ...(Number.isFinite(epochs) && epochs >= 1 ? { epochs: Math.min(1000, epochs) } : {}),
-      })
-      this.jobId = job.id
-      this.open = true
-      const early = this.#early.get(job.id)
-      if (early) this.#finish(early)
-    } catch (err) {
-      // The engine says what is missing ("fine-tuning needs at least 2 persons…"): show it here.
-      if (err instanceof ApiError) this.refusal = err.message
-      else this.report(err, 'Fine-tuning')
-    } finally {
-      this.starting = false
-      this.#early.clear()
-    }
-  }
-
-  async cancel(): Promise<void> {
-    if (this.jobId === null || this.cancelling) return
-    this.cancelling = true
-    try {
-      await this.client.call('jobs.cancel', { id: this.jobId })
-    } catch (err) {
-      this.cancelling = false
-      this.report(err, 'Cancelling the fine-tune')
-    }
+    const epochs = Math.round(this.epochs)
+    const job = await this.launch(
+      () =>
+        this.client.call('train.start', {
+          loss: this.loss,
+          ...(Number.isFinite(epochs) && epochs >= 1 ? { epochs: Math.min(1000, epochs) } : {}),
+        }),
+      (err) => {
+        // The engine says what is missing ("fine-tuning needs at least 2 persons…"): show it here.
+        if (err instanceof ApiError) this.refusal = err.message
+        else this.report(err, 'Fine-tuning')
+      },
+    )
+    if (job) this.open = true
   }
 
   /**
@@ -127,52 +96,32 @@ export class TrainState {
     if (this.summary) this.decision = 'kept'
   }
 
-  /** Follows a fine-tune already running when the app opened (e.g. after a reload). */
-  async resume(): Promise<void> {
+  /** Follows a running fine-tune, or shows the last finished one's charts and before/after again. */
+  override async resume(): Promise<{ running: JobInfo | null; jobs: JobInfo[] }> {
+    const r = await super.resume()
+    if (r.running) return r
+    const last = r.jobs.find((j) => j.kind === 'train' && j.status === 'done' && j.summary)
+    if (!last) return r
     try {
-      const jobs = await this.client.call('jobs.list', { limit: 10 })
-      const running = jobs.find((j) => j.status === 'running' && j.kind === 'train')
-      if (running && this.jobId === null && !this.starting) {
-        this.jobId = running.id
-        return
-      }
-      // After a reload: the last finished fine-tune's charts and before/after, from the library.
-      const last = jobs.find((j) => j.kind === 'train' && j.status === 'done' && j.summary)
-      if (!last) return
       const summary = last.summary as TrainSummary
       const { points } = await this.client.call('train.history', { runId: summary.runId })
-      if (this.busy || this.outcome) return
+      if (this.busy || this.outcome) return r
       this.points = points
       this.outcome = { jobId: last.id, status: 'done', cancelled: false, summary, error: null }
     } catch (err) {
-      this.report(err, 'Listing jobs')
+      this.report(err, 'Loading the last fine-tune')
     }
+    return r
   }
 
-  /** Feeds a pushed event; returns true when a fine-tune finished (a new model version may exist). */
-  handle(event: LineupEvent): boolean {
-    if (event.type === 'job.progress') {
-      const p = event.progress
-      if (p.kind !== 'train') return false
-      if (this.jobId === null && !this.starting) this.jobId = p.jobId
-      if (p.jobId === this.jobId || this.starting) {
-        this.progress = p
-        if (p.train) this.points = [...this.points, p.train]
-      }
-      return false
-    }
-    if (event.type === 'job.finished') {
-      if (event.job.kind !== 'train') return false
-      if (this.starting && this.jobId === null) this.#early.set(event.job.id, event)
-      else if (event.job.id === this.jobId) this.#finish(event)
-      return true
-    }
-    return false
+  protected override onProgress(p: JobProgress): void {
+    this.progress = p
+    if (p.train) this.points = [...this.points, p.train]
   }
 
-  #finish(event: Finished): void {
+  protected outcomeOf(event: JobFinished): TrainOutcome {
     const { job } = event
-    this.outcome = {
+    return {
       jobId: job.id,
       status: job.status,
       cancelled: job.status === 'cancelled' || (this.cancelling && job.status === 'failed'),
@@ -180,8 +129,5 @@ export class TrainState {
       summary: (event.summary ?? job.summary) as TrainSummary | null,
       error: job.error,
     }
-    this.jobId = null
-    this.progress = null
-    this.cancelling = false
   }
 }

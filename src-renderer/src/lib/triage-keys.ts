@@ -28,18 +28,28 @@ const KEYS: Record<string, TriageAction> = {
 }
 
 /** The action of a key press, or null (modifier chords are left to the browser and the OS). */
-export function triageAction(
-  event: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey'>,
-): TriageAction | null {
+export function triageAction(event: {
+  key: string
+  ctrlKey: boolean
+  metaKey: boolean
+  altKey: boolean
+}): TriageAction | null {
   if (event.ctrlKey || event.metaKey || event.altKey) return null
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key
-  return KEYS[key] ?? null
+  return Object.hasOwn(KEYS, key) ? KEYS[key]! : null
 }
 
 /** True when the key goes to a text field, a list box or an editable element: never a triage key there. */
-export function isTyping(target: EventTarget | null): boolean {
-  if (!(target instanceof Element)) return false
-  return target.closest('input, textarea, select, [contenteditable=""], [contenteditable="true"]') !== null
+export function isTyping(target: unknown): boolean {
+  // Written without DOM type names, so the module also type-checks (and is unit-tested) in Node.
+  const ElementClass = (globalThis as { Element?: new () => { closest(selectors: string): unknown } }).Element
+  if (!ElementClass || !(target instanceof ElementClass)) return false
+  // contenteditable's keywords match without case ("TRUE"), and "plaintext-only" is editable too.
+  return (
+    target.closest(
+      'input, textarea, select, [contenteditable=""], [contenteditable="true" i], [contenteditable="plaintext-only" i]',
+    ) !== null
+  )
 }
 
 /** The index the focus ring moves to on a grid of `count` results laid out in `columns` columns. */
@@ -50,6 +60,8 @@ export function moveFocus(
   columns: number,
 ): number {
   if (count === 0) return 0
-  const step = { next: 1, previous: -1, down: columns, up: -columns, first: -count, last: count }[by]
+  if (by === 'first') return 0
+  if (by === 'last') return count - 1
+  const step = { next: 1, previous: -1, down: columns, up: -columns }[by]
   return Math.min(count - 1, Math.max(0, from + step))
 }
