@@ -201,6 +201,12 @@ describe('fine-tuning on the analyst’s labels (train.start)', () => {
     expect(steps.at(-1)!.step).toBeLessThanOrEqual(summary.steps)
     expect(epochs.map((p) => p.epoch)).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1))
     expect(epochs.at(-1)!.step).toBe(summary.steps)
+    // Validation per epoch (paper Fig. 5): the held-out persons against a library sample.
+    for (const e of epochs) {
+      expect(e.valMAP).toBeGreaterThan(0)
+      expect(e.valMAP).toBeLessThanOrEqual(1)
+      expect([0, 1]).toContain(e.valR1)
+    }
     for (const p of points) {
       expect(p.batchMAP).toBeGreaterThanOrEqual(0)
       expect(p.batchMAP).toBeLessThanOrEqual(1)
@@ -315,6 +321,7 @@ describe('fine-tuning on the analyst’s labels (train.start)', () => {
     expect(history.points.filter((p) => p.type === 'step').map((p) => p.step)).toEqual(
       Array.from({ length: runs[0]!.steps }, (_, i) => i + 1),
     )
+    expect(history.points.filter((p) => p.type === 'epoch').every((p) => p.valMAP! > 0)).toBe(true)
     expect(history.points.filter((p) => p.type === 'epoch').map((p) => p.epoch)).toEqual(
       Array.from({ length: EPOCHS }, (_, i) => i + 1),
     )

@@ -12,12 +12,15 @@ import type { JobProgress, TrainPoint, TrainSummary } from '../../../src-shared/
 import { LineupError } from '../../../src-shared/errors'
 import { appendAudit } from '../audit/log'
 import type { Db } from '../db/open'
+import { squaredEuclidean } from '../ranking/distances'
+import { evaluateProtocol } from '../ranking/protocol'
+import type { StoredModel } from '../library/models'
 import { embedFromBase, finishRun, saveHeadModel, startRun, storeRunMetrics } from '../library/heads'
 import { getModel } from '../library/models'
 import { loadTf } from '../ml/tf/backend'
 import { defaultTrainConfig, type TrainConfig, type TrainLossName } from './config'
 import { compareOnLabels } from './label-comparison'
-import { librarySample, personsTrainingData, type PersonsData } from './persons-data'
+import { librarySample, personsTrainingData, sampleRows, type PersonsData } from './persons-data'
 import { Rng } from './rng'
 import { runFingerprint, trainHead, type TrainData } from './trainer'
 
@@ -75,6 +78,7 @@ export async function runAnalystTraining(
     initFeatures: librarySample(db, base),
   }
   const config = analystConfig(params, base.dim)
+  const validate = heldOut.size > 0 ? heldOutValidation(db, base, data, heldOut) : undefined
   const rt = await loadTf()
   const dataKey = createHash('sha256')
     .update(`${base.key}\n${Array.from(data.cropIds).join(',')}\n${Array.from(identities).join(',')}\n`)
@@ -113,6 +117,8 @@ export async function runAnalystTraining(
       checkpoint,
       dataKey,
       signal: abort.signal,
+      validate,
+      keepLast: true,
       onEvent: (e) => {
         if (hooks.isCancelled?.()) abort.abort()
         if (e.type === 'step') {
@@ -209,4 +215,60 @@ export async function runAnalystTraining(
   })()
   rmSync(checkpoint, { force: true })
   return summary
+}
+
+/** Library crops the per-epoch validation ranks the held-out persons' queries against. */
+const VALIDATION_SAMPLE = 2000
+
+/**
+ * The per-epoch validation of a fine-tune on marks (paper Fig. 5): each held-out person's query
+ * ranks a gallery of a library sample plus every labelled crop (the held-out persons' confirmed
+ * crops are its positives; everything else counts as a negative, as in the final comparison);
+ * mAP and R1 through the current head. Reported only: the run keeps its last epoch.
+ */
+function heldOutValidation(
+  db: Db,
+  base: StoredModel,
+  data: PersonsData,
+  heldOut: ReadonlySet<number>,
+): (embed: (x: Float32Array, rows: number) => Float32Array) => { mAP: number; R1: number } {
+  const d = base.dim
+  const sample = sampleRows(db, base, VALIDATION_SAMPLE)
+  const rowOf = new Map<number, number>()
+  const vectors: Float32Array[] = []
+  const add = (cropId: number, v: Float32Array) => {
+    if (rowOf.has(cropId)) return
+    rowOf.set(cropId, vectors.length)
+    vectors.push(v)
+  }
+  data.cropIds.forEach((c, i) => add(c, data.features.subarray(i * d, (i + 1) * d)))
+  sample.cropIds.forEach((c, i) => add(c, sample.vectors.subarray(i * d, (i + 1) * d)))
+  const gallery = new Float32Array(vectors.length * d)
+  vectors.forEach((v, i) => gallery.set(v, i * d))
+  const persons = data.persons.filter((p) => heldOut.has(p.personId) && rowOf.has(p.queryCropId))
+  const queries = new Float32Array(persons.length * d)
+  persons.forEach((p, k) => queries.set(vectors[rowOf.get(p.queryCropId)!]!, k * d))
+  // Identities: each held-out person's confirmed crops; the rest are negatives (0). Cameras are
+  // unique per row, except that each query crop shares its query's: so only it is left out.
+  const gPids = new Int32Array(vectors.length)
+  const gCams = Int32Array.from({ length: vectors.length }, (_, i) => -(i + 1))
+  const qPids = Int32Array.from(persons, (p) => p.personId)
+  const qCams = Int32Array.from(persons, (_, k) => 1_000_000 + k)
+  persons.forEach((p, k) => {
+    for (const c of p.confirmed) {
+      const row = rowOf.get(c)
+      if (row !== undefined) gPids[row] = p.personId
+    }
+    gCams[rowOf.get(p.queryCropId)!] = 1_000_000 + k
+  })
+  if (persons.length === 0) return () => ({ mAP: 0, R1: 0 })
+  return (embed) => {
+    const g = embed(gallery, vectors.length)
+    const q = embed(queries, persons.length)
+    const r = evaluateProtocol(
+      { distmat: squaredEuclidean(q, g, g.length / vectors.length), qPids, gPids, qCams, gCams },
+      { maxRank: 1 },
+    )
+    return { mAP: Number.isNaN(r.mAP) ? 0 : r.mAP, R1: r.cmc[0] ?? 0 }
+  }
 }

@@ -93,23 +93,33 @@ export function personsTrainingData(db: Db, base: StoredModel): PersonsData {
  * head's initial principal axes are computed from when the labelled rows are few.
  */
 export function librarySample(db: Db, base: StoredModel, max = 20_000): Float32Array {
+  return sampleRows(db, base, max).vectors
+}
+
+/** The same sample with each row's crop id. */
+export function sampleRows(
+  db: Db,
+  base: StoredModel,
+  max: number,
+): { cropIds: Int32Array; vectors: Float32Array } {
   const total = db
     .prepare('SELECT count(*) FROM embeddings WHERE model_id = ?')
     .pluck()
     .get(base.id) as number
   const every = Math.max(1, Math.ceil(total / max))
   const d = base.dim
-  const out: Float32Array[] = []
+  const rows: { id: number; v: Float32Array }[] = []
   let i = 0
   for (const r of db
-    .prepare('SELECT vector FROM embeddings WHERE model_id = ? ORDER BY crop_id')
-    .iterate(base.id) as Iterable<{
-    vector: Buffer
-  }>) {
+    .prepare('SELECT crop_id, vector FROM embeddings WHERE model_id = ? ORDER BY crop_id')
+    .iterate(base.id) as Iterable<{ crop_id: number; vector: Buffer }>) {
     if (i++ % every !== 0) continue
-    out.push(new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + d * 4)))
+    rows.push({
+      id: r.crop_id,
+      v: new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + d * 4)),
+    })
   }
-  const x = new Float32Array(out.length * d)
-  out.forEach((v, k) => x.set(v, k * d))
-  return x
+  const vectors = new Float32Array(rows.length * d)
+  rows.forEach((r, k) => vectors.set(r.v, k * d))
+  return { cropIds: Int32Array.from(rows, (r) => r.id), vectors }
 }

@@ -126,6 +126,13 @@ export interface TrainOptions {
   runtime?: TfRuntime
   /** Replaces the loss (tests inject faults with it). */
   lossOverride?: BatchLoss
+  /**
+   * A validation of the caller's own, run after every epoch instead of the built-in one (e.g. the
+   * analyst's held-out persons against a sample of the library); `embed` applies the current head.
+   */
+  validate?: (embed: (x: Float32Array, rows: number) => Float32Array) => { mAP: number; R1: number }
+  /** Return the last epoch's head, with validation reported but not used to choose (or to stop). */
+  keepLast?: boolean
 }
 
 interface CheckpointHeader {
@@ -319,7 +326,20 @@ export async function trainHead(
 
   const kernel = new TfHeadKernel(rt, state)
   try {
-    const validate = (): ValRecord | null => (valRows.length > 0 ? validation() : null)
+    const validate = (): ValRecord | null => {
+      if (options.validate) {
+        const r = options.validate((x, n) => kernel.embed(x, n))
+        return {
+          mAP: r.mAP,
+          R1: r.R1,
+          loss: Number.NaN,
+          batchMAP: Number.NaN,
+          batchR1: Number.NaN,
+          misranked: Number.NaN,
+        }
+      }
+      return valRows.length > 0 ? validation() : null
+    }
     const validation = (): ValRecord => {
       const f = kernel.embed(valX, valRows.length)
       const D = squaredEuclideanAllPairs(f, config.outDim)
@@ -466,7 +486,7 @@ export async function trainHead(
         seconds: h.trainSeconds,
       }
       h.epochHistory.push(rec)
-      if (!val || val.mAP > h.bestMAP + 1e-6) {
+      if (!val || options.keepLast || val.mAP > h.bestMAP + 1e-6) {
         h.bestMAP = val ? val.mAP : h.bestMAP
         h.bestEpoch = epoch
         h.sinceBest = 0
@@ -475,7 +495,8 @@ export async function trainHead(
         h.sinceBest += 1
       }
       options.onEvent?.({ type: 'epoch', bestEpoch: h.bestEpoch, ...rec })
-      if (val && config.patience > 0 && h.sinceBest >= config.patience) h.finished = 'early-stop'
+      if (val && !options.keepLast && config.patience > 0 && h.sinceBest >= config.patience)
+        h.finished = 'early-stop'
       else if (h.epoch >= config.epochs) h.finished = 'max-epochs'
       save()
     }
@@ -536,7 +557,9 @@ function dataHash(data: TrainData): string {
 /** JSON has no NaN: a checkpoint stores the softmax run's missing validation loss as null. */
 function restoreNaN(h: CheckpointHeader): void {
   const fix = (v: ValRecord | null) => {
-    if (v && (v.loss as number | null) === null) v.loss = Number.NaN
+    if (!v) return
+    for (const k of ['mAP', 'R1', 'loss', 'batchMAP', 'batchR1', 'misranked'] as const)
+      if ((v[k] as number | null) === null) v[k] = Number.NaN
   }
   fix(h.initialVal)
   for (const e of h.epochHistory) fix(e.val)
