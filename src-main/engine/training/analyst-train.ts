@@ -46,8 +46,9 @@ export function heldOutPersons(data: PersonsData, seed: number): Set<number> {
 }
 
 export function analystConfig(params: AnalystTrainParams, dim: number): TrainConfig {
-  // No validation split inside the trainer (the held-out persons are compared after), so no early
-  // stop: a fixed number of epochs; small label sets make epochs of one or two steps.
+  // No random validation split inside the trainer: the held-out persons are validated each epoch
+  // (heldOutValidation) and compared after; no early stop either, a fixed number of epochs (small
+  // label sets make epochs of one or two steps).
   return {
     ...defaultTrainConfig(params.loss, dim),
     epochs: params.epochs,
