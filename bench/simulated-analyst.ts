@@ -7,7 +7,9 @@
  *    with the OSNet model (../shared/models).
  * 2. `--queries` crops of distinct training identities (by the seed) become persons of interest;
  *    for each, an oracle marks the top `--top` results of its search from the ground truth
- *    ('same' when the identity matches, else 'different').
+ *    ('same' when the identity matches, else 'different'). With `--interactive` it marks as an
+ *    analyst does in the UI: the list re-ranks after every mark and the next mark goes to the
+ *    best-ranked unmarked result.
  * 3. Each query's AP over the whole library: plain search, and after the instant re-rank (confirmed
  *    crops join the query, rejected ones push look-alikes down; the confirmed crops are shown first,
  *    as the analyst sees them).
@@ -44,8 +46,10 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '7' },
     epochs: { type: 'string', default: '60' },
     loss: { type: 'string', default: 'rank-triplet' },
+    interactive: { type: 'boolean', default: false },
   },
 })
+const interactive = values.interactive === true
 const nQueries = Number(values.queries)
 const top = Number(values.top)
 const seed = Number(values.seed)
@@ -123,16 +127,47 @@ try {
     const plainIds = plain.hits.map((h) => h.crop.id)
     const confirmed: number[] = []
     const rejected: number[] = []
-    for (const [i, id] of plainIds.slice(0, top).entries()) {
-      const same = identityOf.get(id) === identity
-      await service['marks.set']({
-        personId: person.id,
-        cropId: id,
-        verdict: same ? 'same' : 'different',
-        modelId: model.id,
-        rank: i + 1,
-      })
-      ;(same ? confirmed : rejected).push(id)
+    if (!interactive) {
+      for (const [i, id] of plainIds.slice(0, top).entries()) {
+        const same = identityOf.get(id) === identity
+        await service['marks.set']({
+          personId: person.id,
+          cropId: id,
+          verdict: same ? 'same' : 'different',
+          modelId: model.id,
+          rank: i + 1,
+        })
+        ;(same ? confirmed : rejected).push(id)
+      }
+    } else {
+      // As in the UI: after each mark the list re-ranks, and the next mark goes to the best-ranked
+      // result not marked yet.
+      let ranked = plainIds
+      for (let n = 0; n < top; n++) {
+        const marked = new Set([...confirmed, ...rejected])
+        const i = ranked.findIndex((id) => !marked.has(id))
+        if (i < 0) break
+        const id = ranked[i]!
+        const same = identityOf.get(id) === identity
+        await service['marks.set']({
+          personId: person.id,
+          cropId: id,
+          verdict: same ? 'same' : 'different',
+          modelId: model.id,
+          rank: i + 1,
+        })
+        ;(same ? confirmed : rejected).push(id)
+        const re = await service['search.query']({
+          cropIds: [query, ...confirmed],
+          rejectIds: rejected,
+          k: 200,
+          offset: 0,
+          fusion: 'mean',
+          excludeQueryCameras: false,
+          excludeQueries: true,
+        })
+        ranked = re.hits.map((h) => h.crop.id)
+      }
     }
     const t0 = performance.now()
     const re = await service['search.query']({
@@ -240,7 +275,7 @@ try {
   )
   process.stdout.write(
     [
-      `simulated analyst: ${nQueries} queries × top ${top}, seed ${seed}, ${values.loss}, ${values.epochs} epochs (${result.machine}; load ${load0.map((x) => x.toFixed(1)).join(' / ')})`,
+      `simulated analyst${interactive ? ' (interactive)' : ''}: ${nQueries} queries × top ${top}, seed ${seed}, ${values.loss}, ${values.epochs} epochs (${result.machine}; load ${load0.map((x) => x.toFixed(1)).join(' / ')})`,
       `marks: ${result.marked.confirmed} same, ${result.marked.rejected} different`,
       '',
       '| measure | before | after |',
