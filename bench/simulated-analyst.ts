@@ -30,6 +30,7 @@ import { loadHead } from '../src-main/engine/library/heads'
 import { getModel } from '../src-main/engine/library/models'
 import { applyHeadOnnx } from '../src-main/engine/ml/onnx/head-applier'
 import { squaredEuclidean } from '../src-main/engine/ranking/distances'
+import { averagePrecision } from '../src-main/engine/ranking/ap'
 import { evaluateProtocol } from '../src-main/engine/ranking/protocol'
 import { LineupService } from '../src-main/engine/service'
 import { Rng } from '../src-main/engine/training/rng'
@@ -62,14 +63,14 @@ async function waitFor(service: LineupService, job: JobInfo): Promise<JobInfo> {
   }
 }
 
-/** AP (standard) of a ranked list of crop ids against the positives. */
-function apOf(ranked: readonly number[], positives: ReadonlySet<number>): { AP: number; R1: number } {
-  let hits = 0
-  let sum = 0
+/** AP (the ranking core's, standard) of a ranked list of crop ids against the positives. */
+function apOf(ranked: readonly number[], positives: ReadonlySet<number>): number {
+  const ranks: number[] = []
   ranked.forEach((id, i) => {
-    if (positives.has(id)) sum += ++hits / (i + 1)
+    if (positives.has(id)) ranks.push(i + 1)
   })
-  return { AP: positives.size ? sum / positives.size : 0, R1: positives.has(ranked[0]!) ? 1 : 0 }
+  // Positives missing from the list count as never found (rank ∞), as before: AP divides by all of them.
+  return (averagePrecision(ranks, ranks.length) * ranks.length) / Math.max(1, positives.size)
 }
 
 const pct = (x: number) => (100 * x).toFixed(2)
@@ -127,47 +128,34 @@ try {
     const plainIds = plain.hits.map((h) => h.crop.id)
     const confirmed: number[] = []
     const rejected: number[] = []
-    if (!interactive) {
-      for (const [i, id] of plainIds.slice(0, top).entries()) {
-        const same = identityOf.get(id) === identity
-        await service['marks.set']({
-          personId: person.id,
-          cropId: id,
-          verdict: same ? 'same' : 'different',
-          modelId: model.id,
-          rank: i + 1,
-        })
-        ;(same ? confirmed : rejected).push(id)
-      }
-    } else {
-      // As in the UI: after each mark the list re-ranks, and the next mark goes to the best-ranked
-      // result not marked yet.
-      let ranked = plainIds
-      for (let n = 0; n < top; n++) {
-        const marked = new Set([...confirmed, ...rejected])
-        const i = ranked.findIndex((id) => !marked.has(id))
-        if (i < 0) break
-        const id = ranked[i]!
-        const same = identityOf.get(id) === identity
-        await service['marks.set']({
-          personId: person.id,
-          cropId: id,
-          verdict: same ? 'same' : 'different',
-          modelId: model.id,
-          rank: i + 1,
-        })
-        ;(same ? confirmed : rejected).push(id)
-        const re = await service['search.query']({
-          cropIds: [query, ...confirmed],
-          rejectIds: rejected,
-          k: 200,
-          offset: 0,
-          fusion: 'mean',
-          excludeQueryCameras: false,
-          excludeQueries: true,
-        })
-        ranked = re.hits.map((h) => h.crop.id)
-      }
+    // Plain: the top results of the first ranking. Interactive (as in the UI): the list re-ranks
+    // after every mark, and the next mark goes to the best-ranked result not marked yet.
+    let ranked = plainIds
+    for (let n = 0; n < top; n++) {
+      const marked = new Set([...confirmed, ...rejected])
+      const i = interactive ? ranked.findIndex((id) => !marked.has(id)) : n
+      const id = ranked[i]
+      if (id === undefined) break
+      const same = identityOf.get(id) === identity
+      await service['marks.set']({
+        personId: person.id,
+        cropId: id,
+        verdict: same ? 'same' : 'different',
+        modelId: model.id,
+        rank: i + 1,
+      })
+      ;(same ? confirmed : rejected).push(id)
+      if (!interactive) continue
+      const re = await service['search.query']({
+        cropIds: [query, ...confirmed],
+        rejectIds: rejected,
+        k: 200,
+        offset: 0,
+        fusion: 'mean',
+        excludeQueryCameras: false,
+        excludeQueries: true,
+      })
+      ranked = re.hits.map((h) => h.crop.id)
     }
     const t0 = performance.now()
     const re = await service['search.query']({
@@ -187,8 +175,8 @@ try {
       positives: positives.size,
       confirmed: confirmed.length,
       rejected: rejected.length,
-      plain: apOf(plainIds, positives).AP,
-      instant: apOf(instantIds, positives).AP,
+      plain: apOf(plainIds, positives),
+      instant: apOf(instantIds, positives),
       instantMs,
     })
   }

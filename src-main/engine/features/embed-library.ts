@@ -5,6 +5,7 @@ import type { EmbedSummary, JobProgress } from '../../../src-shared/domain'
 import { appendAudit } from '../audit/log'
 import type { Db } from '../db/open'
 import type { StoredModel } from '../library/models'
+import { progressEvent } from '../jobs/progress'
 import type { Extractor } from './types'
 
 export interface EmbedHooks {
@@ -61,22 +62,19 @@ export async function embedLibrary(
   let embedded = 0
   let done = 0
 
-  const progress = (phase: JobProgress['phase']): void => {
-    const seconds = (Date.now() - started) / 1000
-    const rate = seconds > 0 ? done / seconds : 0
-    hooks.onProgress?.({
-      jobId,
-      kind: 'embed',
-      phase,
-      done,
-      total,
-      imported: embedded,
-      duplicates: 0,
-      skipped: skipped.length,
-      rate,
-      etaSeconds: rate > 0 && done > 0 ? (total - done) / rate : null,
-    })
-  }
+  const progress = (phase: JobProgress['phase']): void =>
+    hooks.onProgress?.(
+      progressEvent(started, {
+        jobId,
+        kind: 'embed',
+        phase,
+        done,
+        total,
+        imported: embedded,
+        duplicates: 0,
+        skipped: skipped.length,
+      }),
+    )
 
   const load = async (crops: Pending[]): Promise<Loaded> => {
     const ok: Pending[] = []

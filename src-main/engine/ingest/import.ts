@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises'
 import type { ImportSummary, JobProgress, SkippedFile } from '../../../src-shared/domain'
 import { appendAudit } from '../audit/log'
 import type { Db } from '../db/open'
+import { progressEvent } from '../jobs/progress'
 import { libraryTotals } from '../library/queries'
 import { decodeCrop, DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, SkipFile } from './decode'
 import { resolveLayout, type CropMeta } from './layout'
@@ -75,22 +76,19 @@ export async function importFolder(
   const maxBytes = params.maxBytes ?? DEFAULT_MAX_BYTES
   const concurrency = params.concurrency ?? 4
   const batchSize = params.batchSize ?? 64
-  const progress = (phase: JobProgress['phase'], done: number, total: number): void => {
-    const seconds = (Date.now() - started) / 1000
-    const rate = seconds > 0 ? done / seconds : 0
-    hooks.onProgress?.({
-      jobId,
-      kind: 'import',
-      phase,
-      done,
-      total,
-      imported,
-      duplicates,
-      skipped: skipped.length,
-      rate,
-      etaSeconds: rate > 0 && done > 0 ? (total - done) / rate : null,
-    })
-  }
+  const progress = (phase: JobProgress['phase'], done: number, total: number): void =>
+    hooks.onProgress?.(
+      progressEvent(started, {
+        jobId,
+        kind: 'import',
+        phase,
+        done,
+        total,
+        imported,
+        duplicates,
+        skipped: skipped.length,
+      }),
+    )
 
   let imported = 0
   let duplicates = 0

@@ -307,25 +307,20 @@ export function listRuns(db: Db): TrainRunInfo[] {
 export function runHistory(db: Db, runId: number): { run: TrainRunInfo; points: TrainPoint[] } {
   const r = db.prepare('SELECT * FROM training_runs WHERE id = ?').get(runId) as RunRow | undefined
   if (!r) throw new LineupError('not-found', `fine-tune run ${runId} is not in this library`)
-  const steps = db
+  // Each epoch's point follows its last step, as it does live.
+  const rows = db
     .prepare(
-      'SELECT step, epoch, loss, batch_map, batch_r1, misranked FROM training_steps WHERE run_id = ? ORDER BY step',
+      `SELECT 'step' AS type, step, epoch, loss, batch_map, batch_r1, misranked, NULL AS val_map, NULL AS val_r1, 0 AS ord
+         FROM training_steps WHERE run_id = @run
+       UNION ALL
+       SELECT 'epoch', step, epoch, loss, batch_map, batch_r1, misranked, val_map, val_r1, 1
+         FROM training_epochs WHERE run_id = @run
+       ORDER BY step, ord`,
     )
-    .all(runId) as {
+    .all({ run: runId }) as {
+    type: TrainPoint['type']
     step: number
     epoch: number
-    loss: number | null
-    batch_map: number | null
-    batch_r1: number | null
-    misranked: number | null
-  }[]
-  const epochs = db
-    .prepare(
-      'SELECT epoch, step, loss, batch_map, batch_r1, misranked, val_map, val_r1 FROM training_epochs WHERE run_id = ? ORDER BY epoch',
-    )
-    .all(runId) as {
-    epoch: number
-    step: number
     loss: number | null
     batch_map: number | null
     batch_r1: number | null
@@ -333,33 +328,15 @@ export function runHistory(db: Db, runId: number): { run: TrainRunInfo; points: 
     val_map: number | null
     val_r1: number | null
   }[]
-  const points: TrainPoint[] = []
-  let e = 0
-  for (const s of steps) {
-    points.push({
-      type: 'step',
-      step: s.step,
-      epoch: s.epoch,
-      loss: s.loss,
-      batchMAP: s.batch_map ?? 0,
-      batchR1: s.batch_r1 ?? 0,
-      misranked: s.misranked ?? 0,
-    })
-    // An epoch's point follows its last step, as it does live.
-    while (e < epochs.length && epochs[e]!.step <= s.step) {
-      const x = epochs[e++]!
-      points.push({
-        type: 'epoch',
-        step: x.step,
-        epoch: x.epoch,
-        loss: x.loss,
-        batchMAP: x.batch_map ?? 0,
-        batchR1: x.batch_r1 ?? 0,
-        misranked: x.misranked ?? 0,
-        valMAP: x.val_map,
-        valR1: x.val_r1,
-      })
-    }
-  }
+  const points = rows.map((x): TrainPoint => ({
+    type: x.type,
+    step: x.step,
+    epoch: x.epoch,
+    loss: x.loss,
+    batchMAP: x.batch_map ?? 0,
+    batchR1: x.batch_r1 ?? 0,
+    misranked: x.misranked ?? 0,
+    ...(x.type === 'epoch' ? { valMAP: x.val_map, valR1: x.val_r1 } : {}),
+  }))
   return { run: toRun(r), points }
 }

@@ -17,6 +17,7 @@ import { evaluateProtocol } from '../ranking/protocol'
 import type { StoredModel } from '../library/models'
 import { embedFromBase, finishRun, saveHeadModel, startRun, storeRunMetrics } from '../library/heads'
 import { getModel } from '../library/models'
+import { progressEvent } from '../jobs/progress'
 import { loadTf } from '../ml/tf/backend'
 import { defaultTrainConfig, type TrainConfig, type TrainLossName } from './config'
 import { compareOnLabels } from './label-comparison'
@@ -91,26 +92,24 @@ export async function runAnalystTraining(
   const checkpoint = join(runsDir(dbPath), `${runFingerprint(config, dataKey).slice(0, 32)}.lck`)
   const runId = startRun(db, base, config, { ...config, heldOut: [...heldOut] }, rt.backend)
   const abort = new AbortController()
-  const started = performance.now()
+  const started = Date.now()
+  /** Steps per epoch, from the last epoch seen (an estimate for the total and the ETA). */
   let stepsPerEpoch = 0
   let lastSent = 0
-  const send = (phase: JobProgress['phase'], done: number, total: number, point?: TrainPoint): void => {
-    const seconds = (performance.now() - started) / 1000
-    const rate = seconds > 0 ? done / seconds : 0
+  const send = (phase: JobProgress['phase'], done: number, total: number, point?: TrainPoint): void =>
     hooks.onProgress?.({
-      jobId,
-      kind: 'train',
-      phase,
-      done,
-      total,
-      imported: 0,
-      duplicates: 0,
-      skipped: 0,
-      rate,
-      etaSeconds: rate > 0 && done > 0 ? Math.max(0, (total - done) / rate) : null,
+      ...progressEvent(started, {
+        jobId,
+        kind: 'train',
+        phase,
+        done,
+        total,
+        imported: 0,
+        duplicates: 0,
+        skipped: 0,
+      }),
       ...(point ? { train: point } : {}),
     })
-  }
   let result
   try {
     result = await trainHead(train, config, {
@@ -122,35 +121,25 @@ export async function runAnalystTraining(
       keepLast: true,
       onEvent: (e) => {
         if (hooks.isCancelled?.()) abort.abort()
-        if (e.type === 'step') {
-          if (e.epoch === 1) stepsPerEpoch = e.step
+        if (e.type !== 'step' && e.type !== 'epoch') return
+        if (e.type === 'epoch') stepsPerEpoch = e.step / e.epoch
+        else {
+          // Steps are sampled (one point per 100 ms at most); every epoch's point is sent.
           const now = performance.now()
           if (now - lastSent < 100) return
           lastSent = now
-          const total = Math.max(e.step, stepsPerEpoch * config.epochs)
-          send('training', e.step, total, {
-            type: 'step',
-            step: e.step,
-            epoch: e.epoch,
-            loss: e.loss,
-            batchMAP: e.batchMAP,
-            batchR1: e.batchR1,
-            misranked: e.misranked,
-          })
-        } else if (e.type === 'epoch') {
-          const total = Math.max(e.step, Math.round((e.step / e.epoch) * config.epochs))
-          send('training', e.step, total, {
-            type: 'epoch',
-            step: e.step,
-            epoch: e.epoch,
-            loss: e.loss,
-            batchMAP: e.batchMAP,
-            batchR1: e.batchR1,
-            misranked: e.misranked,
-            valMAP: e.val?.mAP ?? null,
-            valR1: e.val?.R1 ?? null,
-          })
         }
+        const perEpoch = stepsPerEpoch || e.step / e.epoch
+        send('training', e.step, Math.max(e.step, Math.round(perEpoch * config.epochs)), {
+          type: e.type,
+          step: e.step,
+          epoch: e.epoch,
+          loss: e.loss,
+          batchMAP: e.batchMAP,
+          batchR1: e.batchR1,
+          misranked: e.misranked,
+          ...(e.type === 'epoch' ? { valMAP: e.val?.mAP ?? null, valR1: e.val?.R1 ?? null } : {}),
+        })
       },
     })
   } catch (err) {

@@ -7,6 +7,7 @@
 import type { LabelComparison } from '../../../src-shared/domain'
 import type { Db } from '../db/open'
 import type { StoredModel } from '../library/models'
+import { averagePrecision } from '../ranking/ap'
 
 interface Compared {
   personId: number
@@ -77,13 +78,10 @@ function ranksFor(db: Db, model: StoredModel, persons: Compared[]): Map<number, 
   return ranks
 }
 
-/** AP from the positives' ranks (standard: mean over hits of hits-so-far / rank); R1 = a positive ranks first. */
+/** AP (the ranking core's, standard) and R1 from the positives' ranks. */
 function apOf(ranks: number[]): { AP: number; R1: number } {
-  if (ranks.length === 0) return { AP: 0, R1: 0 }
   const sorted = [...ranks].sort((a, b) => a - b)
-  let ap = 0
-  sorted.forEach((r, i) => (ap += (i + 1) / r))
-  return { AP: ap / sorted.length, R1: sorted[0] === 1 ? 1 : 0 }
+  return { AP: averagePrecision(sorted, sorted.length), R1: sorted[0] === 1 ? 1 : 0 }
 }
 
 export function compareOnLabels(
