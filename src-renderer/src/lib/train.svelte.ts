@@ -18,11 +18,6 @@ export type TrainLoss = (typeof trainLosses)[number]
 export interface TrainOutcome {
   jobId: number
   status: JobInfo['status']
-  /**
-   * Ended by the analyst's Cancel: the job's status is 'cancelled' (older engines recorded
-   * 'failed' with "training cancelled at step N…", so a Cancel that was asked for counts too).
-   */
-  cancelled: boolean
   summary: TrainSummary | null
   error: string | null
 }
@@ -107,7 +102,7 @@ export class TrainState extends JobFollower<TrainOutcome> {
       const { points } = await this.client.call('train.history', { runId: summary.runId })
       if (this.busy || this.outcome) return r
       this.points = points
-      this.outcome = { jobId: last.id, status: 'done', cancelled: false, summary, error: null }
+      this.outcome = { jobId: last.id, status: 'done', summary, error: null }
     } catch (err) {
       this.report(err, 'Loading the last fine-tune')
     }
@@ -124,7 +119,6 @@ export class TrainState extends JobFollower<TrainOutcome> {
     return {
       jobId: job.id,
       status: job.status,
-      cancelled: job.status === 'cancelled' || (this.cancelling && job.status === 'failed'),
       // A train job's summary is a TrainSummary (the kind was checked in handle()).
       summary: (event.summary ?? job.summary) as TrainSummary | null,
       error: job.error,
