@@ -1,17 +1,13 @@
-import { basename } from 'node:path'
 import { LineupError } from '../../src-shared/errors'
 import { OnnxExtractor } from '../engine/features/onnx-extractor'
-import { createExtractor } from '../engine/features/registry'
 import { resizeMethods } from '../engine/features/preprocess'
-import type { Extractor } from '../engine/features/types'
-import { probeModel } from '../engine/ml/onnx/probe'
 import { squaredEuclidean } from '../engine/ranking/distances'
 import { evaluateProtocol, protocolApVariants, type ProtocolResult } from '../engine/ranking/protocol'
 import { kReciprocalRerankFeatures } from '../engine/ranking/rerank'
 import { applyHeadOnnx } from '../engine/ml/onnx/head-applier'
 import { readHeadFolder } from '../engine/training/head-folder'
 import { oneOf, parse, parseSize, parseTriple, positiveInt, UsageError } from './args'
-import { onnxFlags } from './backbone'
+import { onnxFlags, openBackbone } from './backbone'
 import { embedFiles, readImage, readSplit } from './eval-data'
 
 export const evalUsage = `lineup eval <dataset-root> (--model <file.onnx> [options] | --builtin) [--head DIR] [--rerank] [--json]
@@ -81,26 +77,19 @@ export async function evalCommand(argv: string[]): Promise<number> {
 
   const t0 = performance.now()
   progress.note('checking the model…')
-  let extractor: Extractor
-  let described: string
-  if (values.model) {
-    const probe = await probeModel(values.model, { input: values.input, output: values.output, inputSize })
-    extractor = await OnnxExtractor.open({
-      path: values.model,
-      input: probe.model.inputName,
-      output: probe.model.outputName,
-      inputSize: probe.inputSize,
-      mean,
-      std,
-      resize,
-      batchSize,
-      threads,
-    })
-    described = `model ${basename(values.model)} · sha256 ${extractor.key} · ${extractor.dim}-d · input ${probe.inputSize.join('x')} (${resize})`
-  } else {
-    extractor = await createExtractor({ kind: 'builtin' })
-    described = `built-in descriptor ${extractor.key} · ${extractor.dim}-d`
-  }
+  const backbone = await openBackbone({
+    model: values.model,
+    input: values.input,
+    output: values.output,
+    inputSize,
+    mean,
+    std,
+    resize,
+    batchSize,
+    threads,
+  })
+  const { extractor } = backbone
+  let described = backbone.described
   if (saved && saved.manifest.backbone.key !== extractor.key) {
     const want = saved.manifest.backbone.key
     await extractor.close()
