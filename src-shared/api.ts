@@ -138,6 +138,8 @@ export const schemas = {
         .default('rank-triplet'),
       epochs: z.number().int().min(1).max(1000).default(60),
       seed: z.number().int().min(0).max(0xffffffff).default(1),
+      /** Centre each crop on its camera's mean, measured on this library, before the head (default on). */
+      cameraCentering: z.boolean().optional(),
     })
     .strict(),
   /**

@@ -216,6 +216,11 @@ export interface TrainSummary {
   trainSeconds: number
   backend: string
   embedded: number
+  /**
+   * Camera centering of the new version: the cameras with a mean of their own (others use the
+   * library's mean); null when the run did not centre.
+   */
+  cameraCentering: string[] | null
   comparison: LabelComparison
 }
 

@@ -15,6 +15,8 @@ export interface Split {
   files: string[]
   pids: Int32Array
   cams: Int32Array
+  /** Camera names as the library records them ('c1'), for heads with camera centering. */
+  cameras: string[]
   /** Image files whose names carry no identity and camera. */
   ignored: number
 }
@@ -86,6 +88,7 @@ export function readSplit(root: string, name: string): Split {
   const files: string[] = []
   const pids: number[] = []
   const cams: number[] = []
+  const cameras: string[] = []
   let ignored = 0
   for (const entry of entries.filter((e) => IMAGE_EXT.test(e)).sort()) {
     const info = parseReidName(entry)
@@ -96,6 +99,7 @@ export function readSplit(root: string, name: string): Split {
     files.push(join(dir, entry))
     pids.push(info.kind === 'junk' ? -1 : info.kind === 'distractor' ? 0 : Number(info.identity))
     cams.push(Number(info.camera.slice(1)))
+    cameras.push(info.camera)
   }
   if (files.length === 0) {
     throw new LineupError(
@@ -103,5 +107,5 @@ export function readSplit(root: string, name: string): Split {
       `${dir} holds no images named like Market-1501 (0002_c1s1_000451_03.jpg)${ignored ? `; ${ignored} other images ignored` : ''}`,
     )
   }
-  return { files, pids: Int32Array.from(pids), cams: Int32Array.from(cams), ignored }
+  return { files, pids: Int32Array.from(pids), cams: Int32Array.from(cams), cameras, ignored }
 }

@@ -122,8 +122,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   let dim = extractor.dim
   if (saved) {
-    q = await applyHeadOnnx(saved.head, q, query.files.length)
-    g = await applyHeadOnnx(saved.head, g, gallery.files.length)
+    q = await applyHeadOnnx(saved.head, q, query.files.length, query.cameras)
+    g = await applyHeadOnnx(saved.head, g, gallery.files.length, gallery.cameras)
     dim = saved.head.outDim
     described += ` · head ${saved.manifest.head.sha256.slice(0, 16)} (${saved.manifest.training.loss as string}, ${dim}-d)`
   }

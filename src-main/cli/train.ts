@@ -246,8 +246,8 @@ async function trainOnFolder(
   if (result === null) return 130
 
   const after = evaluate(
-    await applyHeadOnnx(result.head, queryF.features, query.files.length),
-    await applyHeadOnnx(result.head, galleryF.features, gallery.files.length),
+    await applyHeadOnnx(result.head, queryF.features, query.files.length, query.cameras),
+    await applyHeadOnnx(result.head, galleryF.features, gallery.files.length, gallery.cameras),
     result.head.outDim,
   )
   log.line(`after:  ${fmt(after)}`)

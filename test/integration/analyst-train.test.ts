@@ -13,7 +13,12 @@ import { verifyAudit, readAudit } from '../../src-main/engine/audit/log'
 import { openLibrary, type Db } from '../../src-main/engine/db/open'
 import { getPerson, listPersons, markHistory } from '../../src-main/engine/library/persons'
 import { LineupService } from '../../src-main/engine/service'
+import { loadHead, saveHeadModel } from '../../src-main/engine/library/heads'
+import { getModel } from '../../src-main/engine/library/models'
+import { applyHeadOnnx } from '../../src-main/engine/ml/onnx/head-applier'
 import { runsDir } from '../../src-main/engine/training/analyst-train'
+import { fitCentering } from '../../src-main/engine/training/centering'
+import { cameraNames } from '../../src-main/engine/training/persons-data'
 import { readCheckpoint } from '../../src-main/engine/training/checkpoint'
 import type { JobInfo, JobProgress, ModelInfo, TrainPoint, TrainSummary } from '../../src-shared/domain'
 import { LineupError } from '../../src-shared/errors'
@@ -288,6 +293,30 @@ describe('fine-tuning on the analyst’s labels (train.start)', () => {
       seed: SEED,
     })
     expect((JSON.parse(run.config) as { heldOut: number[] }).heldOut).toEqual([held.personId])
+
+    // Camera centering is on by default: the head carries the library's means (every camera of this
+    // small library has too few crops for its own, so each crop is centred on the library's mean),
+    // the run records it, and every stored vector is the head applied to the crop's centred base vector.
+    const stored = loadHead(service.db, getModel(service.db, summary.modelId))
+    expect(stored.centering).toMatchObject({ dim: base.dim, cameras: [] })
+    expect(summary.cameraCentering).toEqual([])
+    expect((JSON.parse(run.config) as { cameraCentering: string[] | null }).cameraCentering).toEqual([])
+    const rows = service.db
+      .prepare(
+        'SELECT b.crop_id, b.vector AS base, h.vector AS head FROM embeddings b JOIN embeddings h ON h.crop_id = b.crop_id AND h.model_id = ? WHERE b.model_id = ? ORDER BY b.crop_id',
+      )
+      .all(summary.modelId, base.id) as { crop_id: number; base: Buffer; head: Buffer }[]
+    const x = Buffer.concat(rows.map((r) => r.base))
+    const want = await applyHeadOnnx(
+      stored,
+      new Float32Array(x.buffer, x.byteOffset, x.byteLength / 4),
+      rows.length,
+      cameraNames(
+        service.db,
+        rows.map((r) => r.crop_id),
+      ),
+    )
+    expect(Buffer.concat(rows.map((r) => r.head)).equals(Buffer.from(want.buffer))).toBe(true)
     expect(
       service.db.prepare('SELECT count(*) FROM training_epochs WHERE run_id = ?').pluck().get(summary.runId),
     ).toBe(EPOCHS)
@@ -364,6 +393,25 @@ describe('fine-tuning on the analyst’s labels (train.start)', () => {
     )
     expect(other.status, other.error ?? '').toBe('done')
     expect((other.summary as TrainSummary).modelId).not.toBe(head.id)
+  })
+
+  it('trains without camera centering when asked: a head with no means, a new version', async () => {
+    const job = await service['train.start']({
+      loss: 'rank-triplet',
+      epochs: 20,
+      seed: SEED,
+      cameraCentering: false,
+    })
+    const done = await waitFor(service, job)
+    expect(done.status, done.error ?? '').toBe('done')
+    const summary = done.summary as TrainSummary
+    expect(loadHead(service.db, getModel(service.db, summary.modelId)).centering).toBeUndefined()
+    expect(summary.cameraCentering).toBeNull()
+    const config = service.db
+      .prepare('SELECT config FROM training_runs WHERE id = ?')
+      .pluck()
+      .get(summary.runId) as string
+    expect((JSON.parse(config) as { cameraCentering: unknown }).cameraCentering).toBeNull()
   })
 
   it('a cancelled fine-tune ends as cancelled, not failed', async () => {
@@ -489,5 +537,55 @@ describe('fine-tuning on the analyst’s labels (train.start)', () => {
     expect(
       rawDb(copyPath, true).prepare(`SELECT count(*) FROM models WHERE kind = 'head'`).pluck().get(),
     ).toBe(1)
+  })
+
+  it('embeds a crop imported after the fine-tune as its base vector would give: centred on its camera', async () => {
+    // A version of the main run's head with a mean per camera (c1–c3, ≥ 2 crops each here).
+    const db = service.db
+    const stored = loadHead(db, getModel(db, mainSummary.modelId))
+    const baseRows = db
+      .prepare('SELECT crop_id, vector FROM embeddings WHERE model_id = ? ORDER BY crop_id')
+      .all(base.id) as { crop_id: number; vector: Buffer }[]
+    const all = Buffer.concat(baseRows.map((r) => r.vector))
+    const centering = fitCentering(
+      new Float32Array(all.buffer, all.byteOffset, all.byteLength / 4),
+      baseRows.length,
+      base.dim,
+      cameraNames(
+        db,
+        baseRows.map((r) => r.crop_id),
+      ),
+      2,
+    )
+    expect(centering.cameras).toEqual(['c1', 'c2', 'c3'])
+    const head = { ...stored, centering }
+    const { model } = saveHeadModel(db, getModel(db, base.id), head, {
+      name: 'per-camera',
+      loss: 'rank-triplet',
+      seed: SEED,
+      runId: null,
+    })
+    // Three new crops (identity 9, cameras 1–3), with no base vector yet: the head model's embed
+    // job computes theirs through its extractor (backbone, then centring on the crop's camera).
+    const folder = join(tmp.path, 'later')
+    await makeToyDataset(folder, { trainIds: [9], trainPerId: 3, testIds: [], distractors: 0 })
+    const imp = await waitFor(service, await service['import.start']({ folder, layout: 'auto' }))
+    expect(imp.status).toBe('done')
+    const fresh = db
+      .prepare(`SELECT id FROM crops WHERE identity = '0009' ORDER BY id`)
+      .pluck()
+      .all() as number[]
+    expect(fresh).toHaveLength(3)
+    expect((await waitFor(service, await service['embed.start']({ modelId: model.id }))).status).toBe('done')
+    expect((await waitFor(service, await service['embed.start']({ modelId: base.id }))).status).toBe('done')
+    const vec = db.prepare('SELECT vector FROM embeddings WHERE model_id = ? AND crop_id = ?').pluck()
+    const baseOf = Buffer.concat(fresh.map((c) => vec.get(base.id, c) as Buffer))
+    const x = new Float32Array(baseOf.buffer, baseOf.byteOffset, baseOf.byteLength / 4)
+    const viaBase = await applyHeadOnnx(head, x, 3, cameraNames(db, fresh))
+    const blind = await applyHeadOnnx(head, x, 3)
+    const got = Buffer.concat(fresh.map((c) => vec.get(model.id, c) as Buffer))
+    expect(cameraNames(db, fresh)).toEqual(['c1', 'c2', 'c3'])
+    expect(got.equals(Buffer.from(viaBase.buffer))).toBe(true)
+    expect(got.equals(Buffer.from(blind.buffer))).toBe(false)
   })
 })

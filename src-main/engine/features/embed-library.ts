@@ -20,6 +20,7 @@ interface Pending {
   root: string
   rel_path: string
   sha256: string
+  camera: string | null
 }
 
 interface Loaded {
@@ -50,8 +51,9 @@ export async function embedLibrary(
   const started = Date.now()
   const pending = db
     .prepare(
-      `SELECT crops.id, sources.root, crops.rel_path, crops.sha256
+      `SELECT crops.id, sources.root, crops.rel_path, crops.sha256, cameras.name AS camera
        FROM crops JOIN sources ON sources.id = crops.source_id
+       LEFT JOIN cameras ON cameras.id = crops.camera_id
        WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = ? AND e.crop_id = crops.id)
        ORDER BY crops.id`,
     )
@@ -135,7 +137,10 @@ export async function embedLibrary(
     }
     const count = Math.min(BATCH, total - start)
     if (batch.crops.length > 0) {
-      const vectors = await extractor.embed(batch.bytes)
+      const vectors = await extractor.embed(
+        batch.bytes,
+        batch.crops.map((c) => c.camera),
+      )
       if (vectors.length !== batch.crops.length * model.dim) {
         throw new Error(
           `extractor returned ${vectors.length} values for ${batch.crops.length} crops of dim ${model.dim}`,

@@ -23,7 +23,7 @@ export async function extractorForModel(model: StoredModel, db?: Db): Promise<Ex
     return {
       key: model.key,
       dim: head.outDim,
-      embed: async (batch) => applyHeadOnnx(head, await base.embed(batch), batch.length),
+      embed: async (batch, cameras) => applyHeadOnnx(head, await base.embed(batch), batch.length, cameras),
       close: () => base.close(),
     }
   }

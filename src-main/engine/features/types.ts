@@ -15,9 +15,11 @@ export interface Extractor {
    * Embeds a batch of encoded image files (JPEG/PNG/… bytes, as stored on disk). Each extractor
    * decodes and preprocesses as its model needs (sharp). Returns batch.length rows of `dim`
    * float32, row-major, each row L2-normalised (a zero row stays zero). Throws a LineupError
-   * naming the batch index of an image it cannot decode.
+   * naming the batch index of an image it cannot decode. `cameras` (the camera name of each image,
+   * null when unknown) matter only to a fine-tuned model with camera centering
+   * (training/centering.ts); backbones ignore them.
    */
-  embed(batch: readonly Uint8Array[]): Promise<Float32Array>
+  embed(batch: readonly Uint8Array[], cameras?: readonly (string | null)[]): Promise<Float32Array>
   /** Releases native resources (sessions, threads). */
   close(): Promise<void>
 }

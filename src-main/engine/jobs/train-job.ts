@@ -14,6 +14,8 @@ export interface TrainRequest {
   loss: TrainLossName
   epochs: number
   seed: number
+  /** Camera centering (training/centering.ts); on unless false. */
+  cameraCentering?: boolean
 }
 
 export interface TrainJob {
@@ -51,7 +53,13 @@ export function startTrain(
   db.prepare(
     `UPDATE training_runs SET status = 'failed', error = 'interrupted: the app was closed or killed during the fine-tune', finished_at = ? WHERE status = 'running'`,
   ).run(new Date().toISOString())
-  const params = { baseModelId: base.id, loss: request.loss, epochs: request.epochs, seed: request.seed }
+  const params = {
+    baseModelId: base.id,
+    loss: request.loss,
+    epochs: request.epochs,
+    seed: request.seed,
+    cameraCentering: request.cameraCentering !== false,
+  }
   const job = createJob(db, 'train', { ...params, baseKey: base.key })
   const data: TrainWorkerData = { dbPath: resolve(dbPath), jobId: job.id, params }
   const run = runJobWorker<TrainSummary>(db, 'train', job.id, 'train', data, onProgress)

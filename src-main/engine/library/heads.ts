@@ -7,6 +7,7 @@ import { LineupError } from '../../../src-shared/errors'
 import { appendAudit } from '../audit/log'
 import type { Db } from '../db/open'
 import { OnnxHeadApplier } from '../ml/onnx/head-applier'
+import { centeringFromStored, centeringMeansBytes } from '../training/centering'
 import { headHash, type HeadWeights } from '../training/head'
 import type { EpochRecord, StepRecord } from '../training/trainer'
 import { getModel, insertModel, type StoredModel } from './models'
@@ -22,6 +23,11 @@ export function saveHeadModel(
     throw new LineupError(
       'invalid-input',
       `the head takes ${head.inDim}-d features but ${base.name} gives ${base.dim}-d`,
+    )
+  if (head.centering && head.centering.dim !== head.inDim)
+    throw new LineupError(
+      'invalid-input',
+      `the head's camera centering is ${head.centering.dim}-d but the head takes ${head.inDim}-d features`,
     )
   const sha = headHash(head)
   const config: HeadModelConfig = {
@@ -43,12 +49,16 @@ export function saveHeadModel(
       baseModelId: base.id,
     })
     if (r.created) {
-      db.prepare('INSERT INTO heads (model_id, in_dim, out_dim, weights, sha256) VALUES (?, ?, ?, ?, ?)').run(
+      db.prepare(
+        'INSERT INTO heads (model_id, in_dim, out_dim, weights, sha256, center_cameras, center_means) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(
         r.model.id,
         head.inDim,
         head.outDim,
         headBytes(head),
         sha,
+        head.centering ? JSON.stringify(head.centering.cameras) : null,
+        head.centering ? centeringMeansBytes(head.centering) : null,
       )
       appendAudit(db, 'analyst', 'model.fine-tuned', {
         model: r.model.key,
@@ -66,14 +76,31 @@ export function saveHeadModel(
 /** The weights of a head model; checked against the SHA-256 in its key. */
 export function loadHead(db: Db, model: StoredModel): HeadWeights {
   const row = db
-    .prepare('SELECT in_dim, out_dim, weights, sha256 FROM heads WHERE model_id = ?')
-    .get(model.id) as { in_dim: number; out_dim: number; weights: Buffer; sha256: string } | undefined
+    .prepare(
+      'SELECT in_dim, out_dim, weights, sha256, center_cameras, center_means FROM heads WHERE model_id = ?',
+    )
+    .get(model.id) as
+    | {
+        in_dim: number
+        out_dim: number
+        weights: Buffer
+        sha256: string
+        center_cameras: string | null
+        center_means: Buffer | null
+      }
+    | undefined
   if (!row)
     throw new LineupError(
       'database',
       `model ${model.name} is a fine-tuned version but its weights are missing`,
     )
   const head = headFromBytes(row.in_dim, row.out_dim, row.weights)
+  if (row.center_cameras !== null || row.center_means !== null)
+    head.centering = centeringFromStored(
+      row.in_dim,
+      row.center_cameras ?? '',
+      row.center_means ?? Buffer.alloc(0),
+    )
   if (`head:${headHash(head)}` !== model.key || row.sha256 !== model.key.slice(5))
     throw new LineupError('database', `the stored weights of ${model.name} no longer match their SHA-256`)
   return head
@@ -103,7 +130,7 @@ const CHUNK = 4096
 
 /**
  * Gives a head model a vector for every crop its base model has one for: the base vectors passed
- * through the head, a chunk of rows at a time (one onnxruntime matrix product each,
+ * through the head (centred on each crop's camera mean when the head has camera centering), a chunk of rows at a time (one onnxruntime matrix product each,
  * ml/onnx/head-applier.ts), each chunk one transaction. Resumable (only crops without a vector
  * are read). Returns how many were added.
  */
@@ -117,7 +144,8 @@ export async function embedFromBase(
   const head = loadHead(db, model)
   const base = getModel(db, model.baseModelId)
   const select = db.prepare(
-    `SELECT b.crop_id, b.vector FROM embeddings b
+    `SELECT b.crop_id, b.vector, cameras.name AS camera FROM embeddings b
+     JOIN crops ON crops.id = b.crop_id LEFT JOIN cameras ON cameras.id = crops.camera_id
      WHERE b.model_id = ? AND b.crop_id > ?
        AND NOT EXISTS (SELECT 1 FROM embeddings h WHERE h.model_id = ? AND h.crop_id = b.crop_id)
      ORDER BY b.crop_id LIMIT ?`,
@@ -138,7 +166,11 @@ export async function embedFromBase(
   const applier = await OnnxHeadApplier.open(head)
   try {
     for (;;) {
-      const rows = select.all(base.id, after, model.id, CHUNK) as { crop_id: number; vector: Buffer }[]
+      const rows = select.all(base.id, after, model.id, CHUNK) as {
+        crop_id: number
+        vector: Buffer
+        camera: string | null
+      }[]
       if (rows.length === 0) break
       const x = new Float32Array(rows.length * base.dim)
       rows.forEach((r, i) => {
@@ -154,7 +186,11 @@ export async function embedFromBase(
           i * base.dim,
         )
       })
-      const y = await applier.apply(x, rows.length)
+      const y = await applier.apply(
+        x,
+        rows.length,
+        rows.map((r) => r.camera),
+      )
       db.transaction(() => {
         rows.forEach((r, i) => {
           const v = y.subarray(i * head.outDim, (i + 1) * head.outDim)

@@ -20,8 +20,9 @@ import { getModel } from '../library/models'
 import { progressEvent } from '../jobs/progress'
 import { loadTf } from '../ml/tf/backend'
 import { defaultTrainConfig, type TrainConfig, type TrainLossName } from './config'
+import { centerRows, fitCentering, hashCentering, type CameraCentering } from './centering'
 import { compareOnLabels } from './label-comparison'
-import { librarySample, personsTrainingData, sampleRows, type PersonsData } from './persons-data'
+import { cameraNames, personsTrainingData, sampleRows, type PersonsData } from './persons-data'
 import { Rng } from './rng'
 import { runFingerprint, trainHead, type TrainData } from './trainer'
 
@@ -30,7 +31,15 @@ export interface AnalystTrainParams {
   loss: TrainLossName
   epochs: number
   seed: number
+  /**
+   * Centre each crop on its camera's mean before the head (training/centering.ts), the means
+   * measured on this library. On unless asked otherwise.
+   */
+  cameraCentering?: boolean
 }
+
+/** Library vectors the head's initial axes and the camera means are computed from. */
+const LIBRARY_SAMPLE = 20_000
 
 /** Where a library keeps its runs' checkpoints: `<library>.runs/`. */
 export function runsDir(dbPath: string): string {
@@ -67,7 +76,16 @@ export async function runAnalystTraining(
   hooks: { onProgress?(p: JobProgress): void; isCancelled?(): boolean },
 ): Promise<TrainSummary> {
   const base = getModel(db, params.baseModelId)
-  const data = personsTrainingData(db, base)
+  const labelled = personsTrainingData(db, base)
+  const sample = sampleRows(db, base, LIBRARY_SAMPLE)
+  const centering: CameraCentering | undefined =
+    params.cameraCentering === false
+      ? undefined
+      : fitCentering(sample.vectors, sample.cropIds.length, base.dim, cameraNames(db, sample.cropIds))
+  /** Base vectors of the given crops as the head sees them (centred when the run centres). */
+  const asInput = (x: Float32Array, cropIds: ArrayLike<number>): Float32Array =>
+    centering ? centerRows(centering, x, cropIds.length, cameraNames(db, cropIds)) : x
+  const data: PersonsData = { ...labelled, features: asInput(labelled.features, labelled.cropIds) }
   const heldOut = heldOutPersons(data, params.seed)
   // Held-out persons' rows stay (unlabelled) but train as no one; their rejections are dropped.
   const identities = Int32Array.from(data.identities, (id) => (heldOut.has(id) ? 0 : id))
@@ -77,20 +95,27 @@ export async function runAnalystTraining(
     identities,
     cams: data.cams,
     negatives: (data.negatives ?? []).filter((n) => !heldOut.has(n.identity)),
-    initFeatures: librarySample(db, base),
+    initFeatures: asInput(sample.vectors, sample.cropIds),
   }
   const config = analystConfig(params, base.dim)
-  const validate = heldOut.size > 0 ? heldOutValidation(db, base, data, heldOut) : undefined
+  const validate = heldOut.size > 0 ? heldOutValidation(db, base, data, heldOut, asInput) : undefined
   const rt = await loadTf()
-  const dataKey = createHash('sha256')
+  const keyHash = createHash('sha256')
     .update(`${base.key}\n${Array.from(data.cropIds).join(',')}\n${Array.from(identities).join(',')}\n`)
     .update(JSON.stringify(train.negatives))
-    .digest('hex')
+  if (centering) hashCentering(keyHash, centering)
+  const dataKey = keyHash.digest('hex')
   mkdirSync(runsDir(dbPath), { recursive: true })
   // Named by the run's whole fingerprint (settings + labels): a killed run with the same request
   // resumes; any other request starts its own. Removed once the run is stored.
   const checkpoint = join(runsDir(dbPath), `${runFingerprint(config, dataKey).slice(0, 32)}.lck`)
-  const runId = startRun(db, base, config, { ...config, heldOut: [...heldOut] }, rt.backend)
+  const runId = startRun(
+    db,
+    base,
+    config,
+    { ...config, heldOut: [...heldOut], cameraCentering: centering ? centering.cameras : null },
+    rt.backend,
+  )
   const abort = new AbortController()
   const started = Date.now()
   /** Steps per epoch, from the last epoch seen (an estimate for the total and the ETA). */
@@ -152,7 +177,7 @@ export async function runAnalystTraining(
     throw err
   }
   storeRunMetrics(db, runId, result.stepHistory, result.epochHistory)
-  const { model } = saveHeadModel(db, base, result.head, {
+  const { model } = saveHeadModel(db, base, centering ? { ...result.head, centering } : result.head, {
     name: `${base.name} · fine-tuned (run ${runId}, ${config.loss})`,
     loss: config.loss,
     seed: config.seed,
@@ -170,6 +195,7 @@ export async function runAnalystTraining(
     trainSeconds: result.trainSeconds,
     backend: result.backend,
     embedded,
+    cameraCentering: centering ? centering.cameras : null,
     comparison,
   }
   db.transaction(() => {
@@ -214,16 +240,19 @@ const VALIDATION_SAMPLE = 2000
  * The per-epoch validation of a fine-tune on marks (paper Fig. 5): each held-out person's query
  * ranks a gallery of a library sample plus every labelled crop (the held-out persons' confirmed
  * crops are its positives; everything else counts as a negative, as in the final comparison);
- * mAP and R1 through the current head. Reported only: the run keeps its last epoch.
+ * mAP and R1 through the current head (`data.features` are already the head's input; `asInput`
+ * makes the sample's so). Reported only: the run keeps its last epoch.
  */
 function heldOutValidation(
   db: Db,
   base: StoredModel,
   data: PersonsData,
   heldOut: ReadonlySet<number>,
+  asInput: (x: Float32Array, cropIds: ArrayLike<number>) => Float32Array,
 ): (embed: (x: Float32Array, rows: number) => Float32Array) => { mAP: number; R1: number } {
   const d = base.dim
-  const sample = sampleRows(db, base, VALIDATION_SAMPLE)
+  const drawn = sampleRows(db, base, VALIDATION_SAMPLE)
+  const sample = { cropIds: drawn.cropIds, vectors: asInput(drawn.vectors, drawn.cropIds) }
   const rowOf = new Map<number, number>()
   const vectors: Float32Array[] = []
   const add = (cropId: number, v: Float32Array) => {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { symmetricEigen } from '../features/builtin-linalg'
+import { hashCentering, type CameraCentering } from './centering'
 
 export interface HeadWeights {
   inDim: number
@@ -13,14 +14,21 @@ export interface HeadWeights {
   W: Float32Array
   /** outDim. */
   b: Float32Array
+  /**
+   * Camera centering fitted on the library (training/centering.ts): when present the head's input
+   * is normalise(x − μ_camera), not x. Applied by ml/onnx/head-applier.ts, which every path uses.
+   */
+  centering?: CameraCentering
 }
 
-/** SHA-256 of the head's shape and weights (little-endian float32): the head's identity. */
+/** SHA-256 of the head's shape, weights and centering (little-endian float32): the head's identity. */
 export function headHash(h: HeadWeights): string {
   const hash = createHash('sha256')
   hash.update(`head ${h.inDim}x${h.outDim}\n`)
   hash.update(new Uint8Array(h.W.buffer, h.W.byteOffset, h.W.byteLength))
   hash.update(new Uint8Array(h.b.buffer, h.b.byteOffset, h.b.byteLength))
+  // Heads without centering keep the hash they had before centering existed.
+  if (h.centering) hashCentering(hash, h.centering)
   return hash.digest('hex')
 }
 

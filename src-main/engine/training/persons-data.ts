@@ -89,14 +89,9 @@ export function personsTrainingData(db: Db, base: StoredModel): PersonsData {
 }
 
 /**
- * Up to `max` of the base model's vectors, evenly spread over the library (by crop id): what the
- * head's initial principal axes are computed from when the labelled rows are few.
+ * Up to `max` of the base model's vectors with their crop ids, evenly spread over the library (by
+ * crop id): what the head's initial principal axes and the camera means are computed from.
  */
-export function librarySample(db: Db, base: StoredModel, max = 20_000): Float32Array {
-  return sampleRows(db, base, max).vectors
-}
-
-/** The same sample with each row's crop id. */
 export function sampleRows(
   db: Db,
   base: StoredModel,
@@ -122,4 +117,14 @@ export function sampleRows(
   const vectors = new Float32Array(rows.length * d)
   rows.forEach((r, k) => vectors.set(r.v, k * d))
   return { cropIds: Int32Array.from(rows, (r) => r.id), vectors }
+}
+
+/** The camera name of each crop (null when it has none), in the order given. */
+export function cameraNames(db: Db, cropIds: ArrayLike<number>): (string | null)[] {
+  const q = db
+    .prepare(
+      'SELECT cameras.name FROM crops LEFT JOIN cameras ON cameras.id = crops.camera_id WHERE crops.id = ?',
+    )
+    .pluck()
+  return Array.from(cropIds, (id) => (q.get(id) as string | null | undefined) ?? null)
 }

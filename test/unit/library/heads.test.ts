@@ -6,6 +6,7 @@ import { openLibrary, type Db } from '../../../src-main/engine/db/open'
 import { embedFromBase, loadHead, saveHeadModel } from '../../../src-main/engine/library/heads'
 import { getModel, insertModel, type StoredModel } from '../../../src-main/engine/library/models'
 import { applyHeadOnnx } from '../../../src-main/engine/ml/onnx/head-applier'
+import { centerRows, fitCentering } from '../../../src-main/engine/training/centering'
 import { applyHead, headHash, type HeadWeights } from '../../../src-main/engine/training/head'
 import { rawDb } from '../../helpers/db'
 import { tempDir } from '../../helpers/tmp'
@@ -309,5 +310,82 @@ describe('embedFromBase', () => {
       expect.objectContaining({ kind: 'database' }),
     )
     expect(db.prepare('SELECT count(*) FROM embeddings WHERE model_id = ?').pluck().get(model.id)).toBe(0)
+  })
+})
+
+describe('a head with camera centering', () => {
+  /** Crops get cameras c1…c3 by id (every fifth crop has none); the centering is fitted on crops 1–1000. */
+  function withCameras(): { head: HeadWeights; cameraOf: (crop: number) => string | null } {
+    const cameraOf = (crop: number) => (crop % 5 === 0 ? null : `c${(crop % 3) + 1}`)
+    const cam = db.prepare('INSERT INTO cameras (name) VALUES (?) RETURNING id').pluck()
+    const ids = new Map(['c1', 'c2', 'c3'].map((c) => [c, cam.get(c) as number]))
+    const set = db.prepare('UPDATE crops SET camera_id = ? WHERE id = ?')
+    db.transaction(() => {
+      for (let c = 1; c <= CROPS; c++) {
+        const name = cameraOf(c)
+        if (name) set.run(ids.get(name)!, c)
+      }
+    })()
+    const fit = Array.from({ length: 1000 }, (_, i) => i + 1)
+    const x = new Float32Array(fit.length * IN)
+    fit.forEach((c, i) => x.set(baseVector(c), i * IN))
+    const centering = fitCentering(x, fit.length, IN, fit.map(cameraOf))
+    expect(centering.cameras).toEqual(['c1', 'c2', 'c3'])
+    return { head: { ...randomHead(21), centering }, cameraOf }
+  }
+
+  it('is stored and read back with its centering, under a hash that covers it', () => {
+    const { head } = withCameras()
+    const plain = { ...head, centering: undefined }
+    expect(headHash(head)).not.toBe(headHash(plain))
+    const { model } = saveHeadModel(db, base, head, meta)
+    expect(model.key).toBe(`head:${headHash(head)}`)
+    const back = loadHead(db, model)
+    expect(back.centering).toEqual(head.centering)
+    // The same weights without centering are another version; an old head reads back without any.
+    const other = saveHeadModel(db, base, plain, meta)
+    expect(other.created).toBe(true)
+    expect(loadHead(db, other.model).centering).toBeUndefined()
+  })
+
+  it('refuses a centering of another size than the head’s input', () => {
+    const { head } = withCameras()
+    const bad = { ...head, centering: { ...head.centering!, dim: IN + 1 } }
+    expect(() => saveHeadModel(db, base, bad, meta)).toThrow(/centering is 9-d but the head takes 8-d/)
+  })
+
+  it('throws a database error when the stored means were edited', () => {
+    const { head } = withCameras()
+    const { model } = saveHeadModel(db, base, head, meta)
+    db.prepare('UPDATE heads SET center_means = zeroblob(length(center_means)) WHERE model_id = ?').run(
+      model.id,
+    )
+    expect(() => loadHead(db, model)).toThrow(
+      expect.objectContaining({ kind: 'database', message: expect.stringMatching(/no longer match/) }),
+    )
+  })
+
+  it('embeds each crop centred on its own camera’s mean: the same bits as applyHeadOnnx with the cameras, not without', async () => {
+    const { head, cameraOf } = withCameras()
+    const { model } = saveHeadModel(db, base, head, meta)
+    await embedFromBase(db, model)
+    const withBase = Array.from({ length: CROPS }, (_, i) => i + 1).filter(hasBase)
+    const x = new Float32Array(withBase.length * IN)
+    withBase.forEach((c, i) => x.set(baseVector(c), i * IN))
+    const want = await applyHeadOnnx(head, x, withBase.length, withBase.map(cameraOf))
+    const blind = await applyHeadOnnx(head, x, withBase.length)
+    const stored = db
+      .prepare('SELECT crop_id, vector FROM embeddings WHERE model_id = ? ORDER BY crop_id')
+      .all(model.id) as { crop_id: number; vector: Buffer }[]
+    expect(stored.map((r) => r.crop_id)).toEqual(withBase)
+    const got = new Float32Array(withBase.length * OUT)
+    stored.forEach((r, i) => got.set(asFloats(r.vector), i * OUT))
+    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true)
+    expect(Buffer.from(got.buffer).equals(Buffer.from(blind.buffer))).toBe(false)
+    // ≈ the plain-TypeScript head on the centred rows.
+    const js = applyHead(head, centerRows(head.centering!, x, withBase.length, withBase.map(cameraOf)))
+    let maxDiff = 0
+    for (let i = 0; i < js.length; i++) maxDiff = Math.max(maxDiff, Math.abs(js[i]! - got[i]!))
+    expect(maxDiff).toBeLessThan(1e-5)
   })
 })

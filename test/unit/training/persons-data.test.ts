@@ -2,7 +2,7 @@
  * The analyst's labels as training data (src-main/engine/training/persons-data.ts): persons of
  * interest become identities (query + crops marked same), 'different' marks become extra negatives,
  * undone marks and crops without a base vector are left out, too few labels are refused with the
- * reason; librarySample spreads a capped sample over the library.
+ * reason; sampleRows spreads a capped sample over the library; cameraNames names each crop's camera.
  */
 import { join } from 'node:path'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
@@ -10,9 +10,10 @@ import { openLibrary, type Db } from '../../../src-main/engine/db/open'
 import { insertModel, type StoredModel } from '../../../src-main/engine/library/models'
 import { createPerson, markCrop, undoLastMark } from '../../../src-main/engine/library/persons'
 import {
-  librarySample,
+  cameraNames,
   MIN_CONFIRMED,
   personsTrainingData,
+  sampleRows,
   type PersonsData,
 } from '../../../src-main/engine/training/persons-data'
 import type { Verdict } from '../../../src-shared/domain'
@@ -269,7 +270,7 @@ describe('personsTrainingData', () => {
   })
 })
 
-describe('librarySample', () => {
+describe('sampleRows', () => {
   let db: Db
   let base: StoredModel
   let other: StoredModel
@@ -287,6 +288,13 @@ describe('librarySample', () => {
       out.push(row[0]!)
     }
     return out
+  }
+
+  /** The sample's vectors, after checking each row's crop id is the crop its vector belongs to. */
+  const librarySample = (db: Db, base: StoredModel, max = 20_000): Float32Array => {
+    const s = sampleRows(db, base, max)
+    expect(Array.from(s.cropIds)).toEqual(sampledCrops(s.vectors))
+    return s.vectors
   }
 
   it('is empty when the base model has no vectors', () => {
@@ -317,6 +325,19 @@ describe('librarySample', () => {
       const step = Math.ceil(10 / max)
       expect(crops).toEqual(crops.map((_, i) => 1 + i * step))
       expect(crops.at(-1)!, `max ${max}`).toBeGreaterThan(10 - step)
+    }
+  })
+})
+
+describe('cameraNames', () => {
+  it('names each crop’s camera in the order given, null for a crop without one or an unknown id', () => {
+    const { db } = newLibrary()
+    try {
+      // Odd crops are on cam1, even on cam2, crop 12 has none (cameraOf above).
+      expect(cameraNames(db, [4, 3, 1, 2, 12, 999])).toEqual(['cam2', 'cam1', 'cam1', 'cam2', null, null])
+      expect(cameraNames(db, Int32Array.from([]))).toEqual([])
+    } finally {
+      db.close()
     }
   })
 })

@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from 'node:os'
 import * as ort from 'onnxruntime-node'
+import { centerRows, type CameraCentering } from '../../training/centering'
 import { buildModel } from './build-model'
 
 export interface HeadMatrices {
@@ -16,6 +17,8 @@ export interface HeadMatrices {
   /** inDim × outDim, row-major. */
   W: Float32Array
   b: Float32Array
+  /** When present, rows are centred by camera first (training/centering.ts). */
+  centering?: CameraCentering
 }
 
 export class OnnxHeadApplier {
@@ -23,6 +26,7 @@ export class OnnxHeadApplier {
     private readonly session: ort.InferenceSession,
     readonly inDim: number,
     readonly outDim: number,
+    private readonly centering: CameraCentering | undefined,
   ) {}
 
   static async open(head: HeadMatrices, threads = availableParallelism()): Promise<OnnxHeadApplier> {
@@ -43,14 +47,19 @@ export class OnnxHeadApplier {
       interOpNumThreads: 1,
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     })
-    return new OnnxHeadApplier(session, head.inDim, head.outDim)
+    return new OnnxHeadApplier(session, head.inDim, head.outDim, head.centering)
   }
 
-  /** The head's embeddings of `rows` feature rows (row-major). */
-  async apply(x: Float32Array, rows: number): Promise<Float32Array> {
+  /**
+   * The head's embeddings of `rows` feature rows (row-major). `cameras` (one per row, null when
+   * unknown) matter only to a head with camera centering: without them every row is centred on the
+   * library's mean.
+   */
+  async apply(x: Float32Array, rows: number, cameras?: readonly (string | null)[]): Promise<Float32Array> {
     if (x.length < rows * this.inDim)
       throw new RangeError(`features hold ${x.length} values; ${rows} rows of ${this.inDim} expected`)
     if (rows === 0) return new Float32Array(0)
+    if (this.centering) x = centerRows(this.centering, x, rows, cameras)
     const input = new ort.Tensor('float32', x.subarray(0, rows * this.inDim), [rows, this.inDim])
     const out = await this.session.run({ x: input })
     const f = out.f!.data as Float32Array
@@ -73,10 +82,11 @@ export async function applyHeadOnnx(
   head: HeadMatrices,
   x: Float32Array,
   rows: number,
+  cameras?: readonly (string | null)[],
 ): Promise<Float32Array> {
   const applier = await OnnxHeadApplier.open(head)
   try {
-    return await applier.apply(x, rows)
+    return await applier.apply(x, rows, cameras)
   } finally {
     await applier.close()
   }

@@ -5,7 +5,7 @@ import { migration as m0001 } from '../../../../src-main/engine/db/migrations/00
 import { migration as m0002 } from '../../../../src-main/engine/db/migrations/0002-models-embeddings'
 import { migration as m0003 } from '../../../../src-main/engine/db/migrations/0003-training'
 import { migration } from '../../../../src-main/engine/db/migrations/0004-persons-marks'
-import { openLibrary, type Db } from '../../../../src-main/engine/db/open'
+import { openLibrary, SCHEMA_VERSION, type Db } from '../../../../src-main/engine/db/open'
 import { rawDb } from '../../../helpers/db'
 import { tempDir } from '../../../helpers/tmp'
 
@@ -81,7 +81,7 @@ describe('migration 0004-persons-marks', () => {
   it('gives a brand-new library the same head row (all migrations on an empty file)', () => {
     const db = openLibrary(freshFile())
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(4)
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
       expect(head(db)).toEqual([{ one: 1, seq: 0, hash: '' }])
     } finally {
       db.close()
