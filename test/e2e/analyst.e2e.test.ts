@@ -386,6 +386,8 @@ describe.skipIf(!hasData)('the analyst loop: Market-1501 training identities wit
   it('fine-tunes with Rank-Triplet: charts of the run, then the before/after on the labels', async () => {
     await page.getByTestId('finetune-loss').selectOption('rank-triplet')
     await page.getByTestId('finetune-epochs').fill('60')
+    // Camera centering is on unless the analyst unticks it.
+    expect(await page.getByTestId('finetune-centering').isChecked()).toBe(true)
     await timed('fine-tune', async () => {
       await page.getByTestId('finetune-start').click()
       await page.getByTestId('train-dialog').waitFor({ state: 'visible' })
@@ -413,6 +415,10 @@ describe.skipIf(!hasData)('the analyst loop: Market-1501 training identities wit
       for (const rgb of colours) drawn += await pixelsOf(chart, rgb)
       expect(drawn, `${id}: series pixels`).toBeGreaterThan(20)
     }
+    // The library's Market cameras each have 20+ crops: each gets its own mean.
+    expect(await page.getByTestId('train-centering').textContent()).toMatch(
+      /Centred on the means of 6 cameras \(c1, c2, c3, c4, c5, c6\)/,
+    )
     // No validation batch in a fine-tune on marks: said so instead of an empty chart.
     expect(await page.getByTestId('chart-validation-none').count()).toBe(1)
 

@@ -31,6 +31,8 @@ export interface TrainOutcome {
 export class TrainState extends JobFollower<TrainOutcome> {
   loss = $state<TrainLoss>('rank-triplet')
   epochs = $state(60)
+  /** Camera centering (the engine's default: on). */
+  cameraCentering = $state(true)
   /** Why the engine would not start (too few labels, a run already going): shown in the panel. */
   refusal = $state<string | null>(null)
   /** The run's chart points in arrival order (steps sampled by the engine, every epoch's mean). */
@@ -60,6 +62,7 @@ export class TrainState extends JobFollower<TrainOutcome> {
       () =>
         this.client.call('train.start', {
           loss: this.loss,
+          cameraCentering: this.cameraCentering,
           ...(Number.isFinite(epochs) && epochs >= 1 ? { epochs: Math.min(1000, epochs) } : {}),
         }),
       (err) => {
