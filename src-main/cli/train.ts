@@ -18,8 +18,10 @@ import {
   type TrainLossName,
 } from '../engine/training/config'
 import { applyHeadOnnx } from '../engine/ml/onnx/head-applier'
+import { centerRows, fitCentering, type CameraCentering } from '../engine/training/centering'
 import { writeHeadFolder } from '../engine/training/head-folder'
 import { libraryTrainingData } from '../engine/training/library-data'
+import { cameraNames, sampleRows } from '../engine/training/persons-data'
 import {
   runFingerprint,
   trainHead,
@@ -58,6 +60,8 @@ command resumes it from the last completed epoch and ends with the same number o
   --patience N       epochs without a better validation mAP before stopping (default 15; 0 = never)
   --val-share X      share of identities held out for validation (default 0.15)
   --p N, --k N       identities per batch and images per identity (default 32 × 4)
+  --camera-centering centre each crop on its camera's mean before the head (the means measured on the
+                     training split, or on the library with --db; the UI's fine-tune does this by default)
   --out DIR          also save the head as a portable folder (manifest.json, head.bin, history.json)
   --fresh            discard this run's checkpoint and start again
   --no-cache         embed the images afresh instead of reading the feature cache
@@ -87,6 +91,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     p: { type: 'string' },
     k: { type: 'string' },
     out: { type: 'string' },
+    'camera-centering': { type: 'boolean', default: false },
     fresh: { type: 'boolean', default: false },
     'no-cache': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -162,6 +167,7 @@ function configFor(loss: TrainLossName, dim: number, overrides: Partial<TrainCon
 interface TrainValues {
   model?: string
   out?: string
+  'camera-centering'?: boolean
   fresh?: boolean
   'no-cache'?: boolean
   db?: string
@@ -238,12 +244,33 @@ async function trainOnFolder(
     `${backbone.described}\nbefore: ${fmt(before)} (${query.files.length} queries × ${gallery.files.length} gallery)`,
   )
 
-  const data: TrainData = { features: trainF.features, dim, identities: train.pids, cams: train.cams }
-  const dataKey = createHash('sha256').update(`${extractor.key}\n${trainF.key}`).digest('hex')
+  const n = train.files.length
+  const centering = values['camera-centering']
+    ? fitCentering(trainF.features, n, dim, train.cameras)
+    : undefined
+  let centredOnly: Figures | null = null
+  if (centering) {
+    centredOnly = evaluate(
+      centerRows(centering, queryF.features, query.files.length, query.cameras),
+      centerRows(centering, galleryF.features, gallery.files.length, gallery.cameras),
+      dim,
+    )
+    log.line(`camera centering alone (${describeCentering(centering)}): ${fmt(centredOnly)}`)
+  }
+  const data: TrainData = {
+    features: centering ? centerRows(centering, trainF.features, n, train.cameras) : trainF.features,
+    dim,
+    identities: train.pids,
+    cams: train.cams,
+  }
+  const dataKey = createHash('sha256')
+    .update(`${extractor.key}\n${trainF.key}${centering ? '\ncamera-centering' : ''}`)
+    .digest('hex')
   const checkpoint = checkpointFile(values.out, runFingerprint(config, dataKey))
   if (values.fresh) rmSync(checkpoint, { force: true })
-  const result = await runTraining(data, config, dataKey, checkpoint, log)
-  if (result === null) return 130
+  const trained = await runTraining(data, config, dataKey, checkpoint, log)
+  if (trained === null) return 130
+  const result = withCentering(trained, centering)
 
   const after = evaluate(
     await applyHeadOnnx(result.head, queryF.features, query.files.length, query.cameras),
@@ -251,7 +278,7 @@ async function trainOnFolder(
     result.head.outDim,
   )
   log.line(`after:  ${fmt(after)}`)
-  const training = trainingRecord(config, result, basename(resolve(root)))
+  const training = { ...trainingRecord(config, result, basename(resolve(root))), centredOnly }
   if (values.out) {
     writeHeadFolder(
       values.out,
@@ -286,7 +313,15 @@ async function trainOnFolder(
       `saved to the library as model ${saved.id} (${saved.name}); lineup embed --db … --model ${saved.id} computes its vectors`,
     )
   }
-  log.final({ before, after, result, config, savedModel: saved?.id ?? null, out: values.out ?? null })
+  log.final({
+    before,
+    after,
+    centredOnly,
+    result,
+    config,
+    savedModel: saved?.id ?? null,
+    out: values.out ?? null,
+  })
   return 0
 }
 
@@ -303,9 +338,28 @@ async function trainOnLibrary(
       'invalid-input',
       'this library has no active model: give --model <id|name>, or add and embed one first',
     )
-  const data = libraryTrainingData(db, base)
+  const labelled = libraryTrainingData(db, base)
   const config = configFor(loss, base.dim, overrides)
-  const dataKey = createHash('sha256').update(`${base.key}\n${data.key}`).digest('hex')
+  let centering: CameraCentering | undefined
+  if (values['camera-centering']) {
+    const sample = sampleRows(db, base, 20_000)
+    centering = fitCentering(sample.vectors, sample.cropIds.length, base.dim, cameraNames(db, sample.cropIds))
+    log.line(`camera centering: ${describeCentering(centering)}`)
+  }
+  const data = centering
+    ? {
+        ...labelled,
+        features: centerRows(
+          centering,
+          labelled.features,
+          labelled.cropIds.length,
+          cameraNames(db, labelled.cropIds),
+        ),
+      }
+    : labelled
+  const dataKey = createHash('sha256')
+    .update(`${base.key}\n${data.key}${centering ? '\ncamera-centering' : ''}`)
+    .digest('hex')
   const checkpoint = checkpointFile(values.out, runFingerprint(config, dataKey))
   if (values.fresh) rmSync(checkpoint, { force: true })
   const rt = await loadTf()
@@ -313,6 +367,7 @@ async function trainOnLibrary(
   let result: TrainResult | null
   try {
     result = await runTraining(data, config, dataKey, checkpoint, log)
+    if (result) result = withCentering(result, centering)
   } catch (err) {
     finishRun(db, runId, { status: 'failed', error: (err as Error).message, steps: 0 })
     throw err
@@ -329,7 +384,7 @@ async function trainOnLibrary(
   log.note('computing the new version’s vectors…')
   const added = await embedFromBase(db, saved)
   log.line(
-    `held-out identities (${result.valIdentities}): before ${before ? fmt(before) : 'n/a'} · after ${after ? fmt(after) : 'n/a'}\n` +
+    `held-out identities (${result.valIdentities}): before ${before ? fmt(before) : 'n/a'}${centering ? ' (the untrained head on camera-centred vectors)' : ''} · after ${after ? fmt(after) : 'n/a'}\n` +
       `saved as model ${saved.id} (${saved.name}); ${added} vectors computed. lineup model activate --db … ${saved.id} uses it`,
   )
   if (values.out) {
@@ -349,7 +404,15 @@ async function trainOnLibrary(
       { steps: result.stepHistory, epochs: result.epochHistory, initialVal: result.initialVal },
     )
   }
-  log.final({ before, after, result, config, savedModel: saved.id, out: values.out ?? null })
+  log.final({
+    before,
+    after,
+    centredOnly: null,
+    result,
+    config,
+    savedModel: saved.id,
+    out: values.out ?? null,
+  })
   return 0
 }
 
@@ -421,6 +484,17 @@ async function runTraining(
   } finally {
     process.removeListener('SIGINT', onSigint)
   }
+}
+
+/** The trained head with the run's camera centering attached (part of the version it makes). */
+function withCentering(r: TrainResult, centering: CameraCentering | undefined): TrainResult {
+  return centering ? { ...r, head: { ...r.head, centering } } : r
+}
+
+function describeCentering(c: CameraCentering): string {
+  return c.cameras.length > 0
+    ? `means of ${c.cameras.length} camera${c.cameras.length === 1 ? '' : 's'} (${c.cameras.join(', ')})`
+    : "the library's mean (no camera has 20 crops)"
 }
 
 function trainingRecord(config: TrainConfig, r: TrainResult, dataset: string): Record<string, unknown> {
@@ -509,6 +583,7 @@ class TrainLog {
   final(o: {
     before: Figures | null
     after: Figures | null
+    centredOnly: Figures | null
     result: TrainResult
     config: TrainConfig
     savedModel: number | null
@@ -520,6 +595,7 @@ class TrainLog {
         `${JSON.stringify({
           before: o.before,
           after: o.after,
+          ...(o.centredOnly ? { centred_only: o.centredOnly } : {}),
           train_seconds: r.trainSeconds,
           backend: r.backend,
           steps: r.steps,
