@@ -218,9 +218,10 @@ export interface TrainSummary {
   embedded: number
   /**
    * Camera centering of the new version: the cameras with a mean of their own (others use the
-   * library's mean); null when the run did not centre.
+   * library's mean); null when the run did not centre, absent from runs made before centering
+   * existed (which did not centre either).
    */
-  cameraCentering: string[] | null
+  cameraCentering?: string[] | null
   comparison: LabelComparison
 }
 

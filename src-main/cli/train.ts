@@ -18,7 +18,13 @@ import {
   type TrainLossName,
 } from '../engine/training/config'
 import { applyHeadOnnx } from '../engine/ml/onnx/head-applier'
-import { centerRows, fitCentering, type CameraCentering } from '../engine/training/centering'
+import {
+  centerRows,
+  fitCentering,
+  hashCentering,
+  MIN_CAMERA_CROPS,
+  type CameraCentering,
+} from '../engine/training/centering'
 import { writeHeadFolder } from '../engine/training/head-folder'
 import { libraryTrainingData } from '../engine/training/library-data'
 import { cameraNames, sampleRows } from '../engine/training/persons-data'
@@ -62,7 +68,8 @@ command resumes it from the last completed epoch and ends with the same number o
   --p N, --k N       identities per batch and images per identity (default 32 × 4)
   --camera-centering centre each crop on its camera's mean before the head (the means measured on the
                      training split, or on the library with --db; the UI's fine-tune does this by default)
-  --out DIR          also save the head as a portable folder (manifest.json, head.bin, history.json)
+  --out DIR          also save the head as a portable folder (manifest.json, head.bin, history.json;
+                     centering.bin with --camera-centering)
   --fresh            discard this run's checkpoint and start again
   --no-cache         embed the images afresh instead of reading the feature cache
   --json             progress as JSON lines; the last line is
@@ -110,6 +117,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw new UsageError('give the backbone: --model <file.onnx>, or --builtin')
   if (!root && values.builtin)
     throw new UsageError('--builtin applies to a dataset folder; with --db use --model <id|name>')
+  if (root && values.db && values['camera-centering'])
+    throw new UsageError(
+      "--camera-centering with a dataset folder and --db would give the library the dataset's camera means: " +
+        'train on the library alone (--db without a folder: the means come from the library), or leave out --db',
+    )
   const onnxOnly = ['input-size', 'mean', 'std', 'input', 'output', 'resize', 'batch', 'threads'] as const
   const misplaced = onnxOnly.filter((f) => values[f] !== undefined)
   if ((values.builtin || !root) && misplaced.length > 0)
@@ -263,9 +275,9 @@ async function trainOnFolder(
     identities: train.pids,
     cams: train.cams,
   }
-  const dataKey = createHash('sha256')
-    .update(`${extractor.key}\n${trainF.key}${centering ? '\ncamera-centering' : ''}`)
-    .digest('hex')
+  const keyHash = createHash('sha256').update(`${extractor.key}\n${trainF.key}`)
+  if (centering) hashCentering(keyHash, centering)
+  const dataKey = keyHash.digest('hex')
   const checkpoint = checkpointFile(values.out, runFingerprint(config, dataKey))
   if (values.fresh) rmSync(checkpoint, { force: true })
   const trained = await runTraining(data, config, dataKey, checkpoint, log)
@@ -306,7 +318,13 @@ async function trainOnFolder(
       values.db!,
       values.model ? { path: values.model, activate: false, ...pre } : { path: 'builtin', activate: false },
     )
-    const runId = startRun(db, base, config, config, result.backend)
+    const runId = startRun(
+      db,
+      base,
+      config,
+      { ...config, cameraCentering: centering ? centering.cameras : null },
+      result.backend,
+    )
     storeRunMetrics(db, runId, result.stepHistory, result.epochHistory)
     saved = saveVersion(db, base, runId, config, result, before, after, `seed ${config.seed}`)
     log.line(
@@ -357,13 +375,21 @@ async function trainOnLibrary(
         ),
       }
     : labelled
-  const dataKey = createHash('sha256')
-    .update(`${base.key}\n${data.key}${centering ? '\ncamera-centering' : ''}`)
-    .digest('hex')
+  // The means depend on the whole library, not only its labelled crops: they are part of the key,
+  // so a run is not resumed on vectors centred otherwise than its earlier epochs were.
+  const keyHash = createHash('sha256').update(`${base.key}\n${data.key}`)
+  if (centering) hashCentering(keyHash, centering)
+  const dataKey = keyHash.digest('hex')
   const checkpoint = checkpointFile(values.out, runFingerprint(config, dataKey))
   if (values.fresh) rmSync(checkpoint, { force: true })
   const rt = await loadTf()
-  const runId = startRun(db, base, config, config, rt.backend)
+  const runId = startRun(
+    db,
+    base,
+    config,
+    { ...config, cameraCentering: centering ? centering.cameras : null },
+    rt.backend,
+  )
   let result: TrainResult | null
   try {
     result = await runTraining(data, config, dataKey, checkpoint, log)
@@ -494,7 +520,7 @@ function withCentering(r: TrainResult, centering: CameraCentering | undefined): 
 function describeCentering(c: CameraCentering): string {
   return c.cameras.length > 0
     ? `means of ${c.cameras.length} camera${c.cameras.length === 1 ? '' : 's'} (${c.cameras.join(', ')})`
-    : "the library's mean (no camera has 20 crops)"
+    : `the library's mean (no camera has ${MIN_CAMERA_CROPS} crops)`
 }
 
 function trainingRecord(config: TrainConfig, r: TrainResult, dataset: string): Record<string, unknown> {

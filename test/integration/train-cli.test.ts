@@ -335,6 +335,10 @@ describe('lineup train: usage errors exit 2 and say what is wrong', () => {
       [[toy, '--builtin', '--dim', '65'], /--dim must be at most the backbone's 64 \(got 65\)/],
       [[toy, '--builtin', '--seed=-1'], /--seed must be a whole number ≥ 0 \(got "-1"\)/],
       [[toy, '--builtin', '--seed', '-1'], /--seed/],
+      [
+        [toy, '--builtin', '--db', join(tmp.path, 'none.lineup'), '--camera-centering'],
+        /--camera-centering with a dataset folder and --db would give the library the dataset's camera means/,
+      ],
     ]
     const runs = await Promise.all(cases.map(([args]) => train(args)))
     runs.forEach((r, i) => {
@@ -511,6 +515,52 @@ describe('lineup train --db on a library', () => {
       expect(count.get(model)).toBe(count.get(base))
     } finally {
       db.close()
+    }
+  })
+
+  it('with --camera-centering, does not resume a run once the library (so the means) changed', async () => {
+    // A copy of the library, so the other tests keep theirs.
+    const copy = join(tmp.path, 'case-centred.lineup')
+    const db = rawDb(lib, true)
+    try {
+      db.prepare('VACUUM INTO ?').run(copy)
+    } finally {
+      db.close()
+    }
+    const out = join(tmp.path, 'head-db-centred')
+    const args = ['--db', copy, '--camera-centering', '--out', out, '--epochs', '3', '--p', '4', '--k', '2']
+    expect((await train(args)).code).toBe(0)
+    // The finished run asked again: the same checkpoint, nothing trained anew.
+    const again = await train(args)
+    expect(again.code, again.stderr).toBe(0)
+    expect(final(again).resumed_from_step).toBe(final(again).steps)
+    // Unlabelled crops' vectors gone: other means, so the checkpoint is another run's.
+    const raw = rawDb(copy)
+    try {
+      raw
+        .prepare(`DELETE FROM embeddings WHERE crop_id IN (SELECT id FROM crops WHERE kind != 'labelled')`)
+        .run()
+    } finally {
+      raw.close()
+    }
+    const changed = await train(args)
+    expect(changed.code).toBe(1)
+    expect(errorOf(changed)?.message).toMatch(
+      /holds a checkpoint of another run \(different data or settings\)/,
+    )
+    const run = rawDb(copy, true)
+    try {
+      const config = run
+        .prepare('SELECT config FROM training_runs ORDER BY id DESC LIMIT 1')
+        .pluck()
+        .get() as string
+      expect((JSON.parse(config) as { cameraCentering: string[] }).cameraCentering).toEqual([
+        'c1',
+        'c2',
+        'c3',
+      ])
+    } finally {
+      run.close()
     }
   })
 

@@ -72,6 +72,9 @@ export function initHead(features: Float32Array, rows: number, inDim: number, ou
  * A zero output row stays zero. Blocked over 4 input rows so each W row is read once per block.
  */
 export function applyHead(head: HeadWeights, features: Float32Array, rows?: number): Float32Array {
+  // Camera centering needs each row's camera: ml/onnx/head-applier.ts applies it, this does not.
+  if (head.centering)
+    throw new RangeError('applyHead does not apply camera centering: use applyHeadOnnx with the cameras')
   const { inDim, outDim, W, b } = head
   const n = rows ?? features.length / inDim
   if (!Number.isInteger(n) || features.length < n * inDim)
