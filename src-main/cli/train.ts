@@ -27,7 +27,7 @@ import {
 } from '../engine/training/centering'
 import { writeHeadFolder } from '../engine/training/head-folder'
 import { libraryTrainingData } from '../engine/training/library-data'
-import { cameraNames, sampleRows } from '../engine/training/persons-data'
+import { cameraNames, libraryCentering } from '../engine/training/persons-data'
 import {
   runFingerprint,
   trainHead,
@@ -360,8 +360,7 @@ async function trainOnLibrary(
   const config = configFor(loss, base.dim, overrides)
   let centering: CameraCentering | undefined
   if (values['camera-centering']) {
-    const sample = sampleRows(db, base, 20_000)
-    centering = fitCentering(sample.vectors, sample.cropIds.length, base.dim, cameraNames(db, sample.cropIds))
+    centering = libraryCentering(db, base)
     log.line(`camera centering: ${describeCentering(centering)}`)
   }
   const data = centering

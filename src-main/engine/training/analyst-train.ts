@@ -20,9 +20,15 @@ import { getModel } from '../library/models'
 import { progressEvent } from '../jobs/progress'
 import { loadTf } from '../ml/tf/backend'
 import { defaultTrainConfig, type TrainConfig, type TrainLossName } from './config'
-import { centerRows, fitCentering, hashCentering, type CameraCentering } from './centering'
+import { centerRows, hashCentering, type CameraCentering } from './centering'
 import { compareOnLabels } from './label-comparison'
-import { cameraNames, personsTrainingData, sampleRows, type PersonsData } from './persons-data'
+import {
+  cameraNames,
+  libraryCentering,
+  personsTrainingData,
+  sampleRows,
+  type PersonsData,
+} from './persons-data'
 import { Rng } from './rng'
 import { runFingerprint, trainHead, type TrainData } from './trainer'
 
@@ -38,7 +44,7 @@ export interface AnalystTrainParams {
   cameraCentering?: boolean
 }
 
-/** Library vectors the head's initial axes and the camera means are computed from. */
+/** Library vectors the head's initial axes are computed from. */
 const LIBRARY_SAMPLE = 20_000
 
 /** Where a library keeps its runs' checkpoints: `<library>.runs/`. */
@@ -79,9 +85,7 @@ export async function runAnalystTraining(
   const labelled = personsTrainingData(db, base)
   const sample = sampleRows(db, base, LIBRARY_SAMPLE)
   const centering: CameraCentering | undefined =
-    params.cameraCentering === false
-      ? undefined
-      : fitCentering(sample.vectors, sample.cropIds.length, base.dim, cameraNames(db, sample.cropIds))
+    params.cameraCentering === false ? undefined : libraryCentering(db, base)
   /** Base vectors of the given crops as the head sees them (centred when the run centres). */
   const asInput = (x: Float32Array, cropIds: ArrayLike<number>): Float32Array =>
     centering ? centerRows(centering, x, cropIds.length, cameraNames(db, cropIds)) : x

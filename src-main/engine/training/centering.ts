@@ -24,9 +24,53 @@ export interface CameraCentering {
 export const MIN_CAMERA_CROPS = 20
 
 /**
- * The means of `rows` feature rows (row-major, `dim` each) by camera (`cameras[r]`, null when
- * unknown). Cameras are listed in sorted order, so the same crops give the same bytes.
+ * Sums feature rows by camera one row at a time (a library streamed from SQLite), then gives the
+ * means. Sums are float64 and the cameras come out sorted by name, so the same rows in the same
+ * order give the same bytes.
  */
+export class CenteringFit {
+  private readonly sums = new Map<string, { n: number; s: Float64Array }>()
+  private readonly all: Float64Array
+  private rows = 0
+
+  constructor(readonly dim: number) {
+    this.all = new Float64Array(dim)
+  }
+
+  /** Adds one row (`dim` values) of camera `camera` (null when unknown). */
+  add(row: ArrayLike<number>, camera: string | null): void {
+    const { dim, all } = this
+    let acc: { n: number; s: Float64Array } | undefined
+    if (camera !== null) {
+      acc = this.sums.get(camera)
+      if (!acc) this.sums.set(camera, (acc = { n: 0, s: new Float64Array(dim) }))
+      acc.n++
+    }
+    for (let k = 0; k < dim; k++) {
+      const v = row[k]!
+      all[k]! += v
+      if (acc) acc.s[k]! += v
+    }
+    this.rows++
+  }
+
+  /** The means: a camera with fewer than `minCrops` rows gets none of its own. */
+  finish(minCrops = MIN_CAMERA_CROPS): CameraCentering {
+    const { dim, rows } = this
+    if (rows < 1) throw new RangeError('camera centering needs at least one feature row')
+    const kept = [...this.sums.entries()]
+      .filter(([, a]) => a.n >= minCrops)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const means = new Float32Array((kept.length + 1) * dim)
+    for (let k = 0; k < dim; k++) means[k] = this.all[k]! / rows
+    kept.forEach(([, a], i) => {
+      for (let k = 0; k < dim; k++) means[(i + 1) * dim + k] = a.s[k]! / a.n
+    })
+    return { dim, cameras: kept.map(([c]) => c), means }
+  }
+}
+
+/** The means of `rows` feature rows (row-major, `dim` each) by camera (`cameras[r]`, null when unknown). */
 export function fitCentering(
   features: Float32Array,
   rows: number,
@@ -34,34 +78,10 @@ export function fitCentering(
   cameras: readonly (string | null)[],
   minCrops = MIN_CAMERA_CROPS,
 ): CameraCentering {
-  if (rows < 1) throw new RangeError('camera centering needs at least one feature row')
   if (cameras.length !== rows) throw new RangeError(`${rows} rows but ${cameras.length} cameras`)
-  const sums = new Map<string, { n: number; s: Float64Array }>()
-  const all = new Float64Array(dim)
-  for (let r = 0; r < rows; r++) {
-    const c = cameras[r]
-    let acc: { n: number; s: Float64Array } | undefined
-    if (c !== null && c !== undefined) {
-      acc = sums.get(c)
-      if (!acc) sums.set(c, (acc = { n: 0, s: new Float64Array(dim) }))
-      acc.n++
-    }
-    const o = r * dim
-    for (let k = 0; k < dim; k++) {
-      const v = features[o + k]!
-      all[k]! += v
-      if (acc) acc.s[k]! += v
-    }
-  }
-  const kept = [...sums.entries()]
-    .filter(([, a]) => a.n >= minCrops)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  const means = new Float32Array((kept.length + 1) * dim)
-  for (let k = 0; k < dim; k++) means[k] = all[k]! / rows
-  kept.forEach(([, a], i) => {
-    for (let k = 0; k < dim; k++) means[(i + 1) * dim + k] = a.s[k]! / a.n
-  })
-  return { dim, cameras: kept.map(([c]) => c), means }
+  const fit = new CenteringFit(dim)
+  for (let r = 0; r < rows; r++) fit.add(features.subarray(r * dim, (r + 1) * dim), cameras[r] ?? null)
+  return fit.finish(minCrops)
 }
 
 /**

@@ -7,6 +7,7 @@ import { LineupError } from '../../../src-shared/errors'
 import type { Db } from '../db/open'
 import type { StoredModel } from '../library/models'
 import { labelledPersons } from '../library/persons'
+import { CenteringFit, type CameraCentering } from './centering'
 import type { TrainData } from './trainer'
 
 export interface PersonsData extends TrainData {
@@ -127,4 +128,31 @@ export function cameraNames(db: Db, cropIds: ArrayLike<number>): (string | null)
     )
     .pluck()
   return Array.from(cropIds, (id) => (q.get(id) as string | null | undefined) ?? null)
+}
+
+/**
+ * The camera centering of a library (training/centering.ts): the means of every vector `base`
+ * has, streamed in crop order, so every camera with enough crops gets its own mean however large
+ * the library is.
+ */
+export function libraryCentering(db: Db, base: StoredModel): CameraCentering {
+  const fit = new CenteringFit(base.dim)
+  for (const r of db
+    .prepare(
+      `SELECT e.crop_id, e.vector, cameras.name AS camera FROM embeddings e
+       JOIN crops ON crops.id = e.crop_id LEFT JOIN cameras ON cameras.id = crops.camera_id
+       WHERE e.model_id = ? ORDER BY e.crop_id`,
+    )
+    .iterate(base.id) as Iterable<{ crop_id: number; vector: Buffer; camera: string | null }>) {
+    if (r.vector.byteLength !== base.dim * 4)
+      throw new LineupError(
+        'database',
+        `the ${base.name} vector of crop ${r.crop_id} has ${r.vector.byteLength} bytes, not ${base.dim * 4}`,
+      )
+    fit.add(
+      new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength)),
+      r.camera,
+    )
+  }
+  return fit.finish()
 }

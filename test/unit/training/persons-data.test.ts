@@ -2,15 +2,18 @@
  * The analyst's labels as training data (src-main/engine/training/persons-data.ts): persons of
  * interest become identities (query + crops marked same), 'different' marks become extra negatives,
  * undone marks and crops without a base vector are left out, too few labels are refused with the
- * reason; sampleRows spreads a capped sample over the library; cameraNames names each crop's camera.
+ * reason; sampleRows spreads a capped sample over the library; cameraNames names each crop's camera;
+ * libraryCentering measures the camera means over every vector of the library.
  */
 import { join } from 'node:path'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { openLibrary, type Db } from '../../../src-main/engine/db/open'
 import { insertModel, type StoredModel } from '../../../src-main/engine/library/models'
 import { createPerson, markCrop, undoLastMark } from '../../../src-main/engine/library/persons'
+import { fitCentering } from '../../../src-main/engine/training/centering'
 import {
   cameraNames,
+  libraryCentering,
   MIN_CONFIRMED,
   personsTrainingData,
   sampleRows,
@@ -336,6 +339,70 @@ describe('cameraNames', () => {
       // Odd crops are on cam1, even on cam2, crop 12 has none (cameraOf above).
       expect(cameraNames(db, [4, 3, 1, 2, 12, 999])).toEqual(['cam2', 'cam1', 'cam1', 'cam2', null, null])
       expect(cameraNames(db, Int32Array.from([]))).toEqual([])
+    } finally {
+      db.close()
+    }
+  })
+})
+
+describe('libraryCentering', () => {
+  it('is fitCentering over every vector of the base model, in crop order (other models ignored)', () => {
+    const { db, base, other } = newLibrary()
+    try {
+      putVectors(db, base, [7, 1, 12, 3, 2, 5])
+      putVectors(db, other, all)
+      const ids = [1, 2, 3, 5, 7, 12]
+      const x = new Float32Array(ids.length * DIM)
+      ids.forEach((c, i) => x.set(vec(c), i * DIM))
+      const want = fitCentering(x, ids.length, DIM, cameraNames(db, ids), 2)
+      expect(want.cameras).toEqual(['cam1'])
+      // The default minimum (20 crops) leaves only the library's mean here, the same bytes.
+      const got = libraryCentering(db, base)
+      expect(got.cameras).toEqual([])
+      expect(Array.from(got.means)).toEqual(Array.from(want.means.subarray(0, DIM)))
+    } finally {
+      db.close()
+    }
+  })
+
+  it('gives a camera its own mean from 20 crops on, however large the library (no sampling)', () => {
+    const { db, base } = newLibrary()
+    try {
+      // 25,000 more crops, 20 of them on a rare camera: a 20,000-row sample would keep ~10.
+      db.prepare(`INSERT INTO cameras (id, name) VALUES (3, 'rare')`).run()
+      const crop = db.prepare(
+        `INSERT INTO crops (id, source_id, rel_path, sha256, bytes, width, height, format, camera_id, imported_at, job_id, kind)
+         VALUES (?, 1, ?, ?, 100, 64, 128, 'png', ?, 'now', 1, 'unlabelled')`,
+      )
+      const put = db.prepare('INSERT INTO embeddings (model_id, crop_id, vector) VALUES (?, ?, ?)')
+      const rare = new Set(Array.from({ length: 20 }, (_, i) => 1000 + i * 1234))
+      db.transaction(() => {
+        for (let c = CROPS + 1; c <= CROPS + 25_000; c++) {
+          crop.run(c, `c/${c}.png`, c.toString(16).padStart(64, '0'), rare.has(c) ? 3 : 1 + (c % 2))
+          const v = vec(c)
+          put.run(base.id, c, Buffer.from(v.buffer, v.byteOffset, v.byteLength))
+        }
+      })()
+      const got = libraryCentering(db, base)
+      expect(got.cameras).toEqual(['cam1', 'cam2', 'rare'])
+      const mean = [...rare].reduce((s, c) => s + c, 0) / rare.size
+      expect(got.means[3 * DIM]).toBeCloseTo(mean, 2)
+    } finally {
+      db.close()
+    }
+  })
+
+  it('refuses a stored vector of the wrong size, naming the crop', () => {
+    const { db, base } = newLibrary()
+    try {
+      putVectors(db, base, [1, 2])
+      db.prepare('UPDATE embeddings SET vector = zeroblob(8) WHERE crop_id = 2').run()
+      expect(() => libraryCentering(db, base)).toThrow(
+        expect.objectContaining({
+          kind: 'database',
+          message: expect.stringMatching(/crop 2 has 8 bytes, not 16/),
+        }),
+      )
     } finally {
       db.close()
     }
