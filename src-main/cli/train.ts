@@ -318,13 +318,8 @@ async function trainOnFolder(
       values.db!,
       values.model ? { path: values.model, activate: false, ...pre } : { path: 'builtin', activate: false },
     )
-    const runId = startRun(
-      db,
-      base,
-      config,
-      { ...config, cameraCentering: centering ? centering.cameras : null },
-      result.backend,
-    )
+    // (--camera-centering is refused with a folder and --db: this run never centres.)
+    const runId = startRun(db, base, config, config, result.backend)
     storeRunMetrics(db, runId, result.stepHistory, result.epochHistory)
     saved = saveVersion(db, base, runId, config, result, before, after, `seed ${config.seed}`)
     log.line(

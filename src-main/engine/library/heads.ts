@@ -11,6 +11,7 @@ import { centeringFromStored, centeringMeansBytes } from '../training/centering'
 import { headHash, type HeadWeights } from '../training/head'
 import type { EpochRecord, StepRecord } from '../training/trainer'
 import { getModel, insertModel, type StoredModel } from './models'
+import { storedVector } from './vectors'
 
 /** Stores a head as a model version on `base` (or returns the existing one with the same weights). */
 export function saveHeadModel(
@@ -173,19 +174,7 @@ export async function embedFromBase(
       }[]
       if (rows.length === 0) break
       const x = new Float32Array(rows.length * base.dim)
-      rows.forEach((r, i) => {
-        if (r.vector.byteLength !== base.dim * 4)
-          throw new LineupError(
-            'database',
-            `the ${base.name} vector of crop ${r.crop_id} has ${r.vector.byteLength} bytes, not ${base.dim * 4}`,
-          )
-        x.set(
-          new Float32Array(
-            r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength),
-          ),
-          i * base.dim,
-        )
-      })
+      rows.forEach((r, i) => x.set(storedVector(base, r.crop_id, r.vector), i * base.dim))
       const y = await applier.apply(
         x,
         rows.length,

@@ -7,6 +7,7 @@
 import type { LabelComparison } from '../../../src-shared/domain'
 import type { Db } from '../db/open'
 import type { StoredModel } from '../library/models'
+import { storedVector } from '../library/vectors'
 import { averagePrecision } from '../ranking/ap'
 
 interface Compared {
@@ -23,11 +24,7 @@ function ranksFor(db: Db, model: StoredModel, persons: Compared[]): Map<number, 
   const vectorOf = db.prepare('SELECT vector FROM embeddings WHERE model_id = ? AND crop_id = ?')
   for (const p of persons) {
     const v = vectorOf.get(model.id, p.queryCropId) as { vector: Buffer } | undefined
-    if (v)
-      queries.set(
-        p.personId,
-        new Float32Array(v.vector.buffer.slice(v.vector.byteOffset, v.vector.byteOffset + d * 4)),
-      )
+    if (v) queries.set(p.personId, storedVector(model, p.queryCropId, v.vector))
   }
   // Pass 1: each query's similarity to each positive. Pass 2: count crops at least as similar.
   const posSim = new Map<number, Map<number, number>>()

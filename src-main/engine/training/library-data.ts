@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { LineupError } from '../../../src-shared/errors'
 import type { Db } from '../db/open'
 import type { StoredModel } from '../library/models'
+import { storedVector } from '../library/vectors'
 import type { TrainData } from './trainer'
 
 export function libraryTrainingData(
@@ -46,15 +47,7 @@ export function libraryTrainingData(
     identities[i] = id
     cams[i] = r.camera_id ?? -(i + 1)
     cropIds[i] = r.id
-    if (r.vector.byteLength !== base.dim * 4)
-      throw new LineupError(
-        'database',
-        `the ${base.name} vector of crop ${r.id} has ${r.vector.byteLength} bytes, not ${base.dim * 4}`,
-      )
-    features.set(
-      new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength)),
-      i * base.dim,
-    )
+    features.set(storedVector(base, r.id, r.vector), i * base.dim)
     hash.update(`${r.id}\t${r.identity}\t${r.camera_id}\n`)
   })
   return { features, dim: base.dim, identities, cams, key: hash.digest('hex'), cropIds }

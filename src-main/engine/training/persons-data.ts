@@ -7,6 +7,7 @@ import { LineupError } from '../../../src-shared/errors'
 import type { Db } from '../db/open'
 import type { StoredModel } from '../library/models'
 import { labelledPersons } from '../library/persons'
+import { storedVector } from '../library/vectors'
 import { CenteringFit, type CameraCentering } from './centering'
 import type { TrainData } from './trainer'
 
@@ -71,12 +72,7 @@ export function personsTrainingData(db: Db, base: StoredModel): PersonsData {
   }
   const d = base.dim
   const features = new Float32Array(rows.length * d)
-  rows.forEach((r, i) =>
-    features.set(
-      new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + d * 4)),
-      i * d,
-    ),
-  )
+  rows.forEach((r, i) => features.set(storedVector(base, r.cropId, r.vector), i * d))
   const cams = db.prepare('SELECT camera_id FROM crops WHERE id = ?').pluck()
   return {
     features,
@@ -112,7 +108,7 @@ export function sampleRows(
     if (i++ % every !== 0) continue
     rows.push({
       id: r.crop_id,
-      v: new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + d * 4)),
+      v: storedVector(base, r.crop_id, r.vector),
     })
   }
   const vectors = new Float32Array(rows.length * d)
@@ -144,15 +140,7 @@ export function libraryCentering(db: Db, base: StoredModel): CameraCentering {
        WHERE e.model_id = ? ORDER BY e.crop_id`,
     )
     .iterate(base.id) as Iterable<{ crop_id: number; vector: Buffer; camera: string | null }>) {
-    if (r.vector.byteLength !== base.dim * 4)
-      throw new LineupError(
-        'database',
-        `the ${base.name} vector of crop ${r.crop_id} has ${r.vector.byteLength} bytes, not ${base.dim * 4}`,
-      )
-    fit.add(
-      new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength)),
-      r.camera,
-    )
+    fit.add(storedVector(base, r.crop_id, r.vector), r.camera)
   }
   return fit.finish()
 }
