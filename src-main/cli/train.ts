@@ -25,6 +25,7 @@ import {
   MIN_CAMERA_CROPS,
   type CameraCentering,
 } from '../engine/training/centering'
+import { withCentering } from '../engine/training/head'
 import { writeHeadFolder } from '../engine/training/head-folder'
 import { libraryTrainingData } from '../engine/training/library-data'
 import { cameraNames, libraryCentering } from '../engine/training/persons-data'
@@ -282,7 +283,7 @@ async function trainOnFolder(
   if (values.fresh) rmSync(checkpoint, { force: true })
   const trained = await runTraining(data, config, dataKey, checkpoint, log)
   if (trained === null) return 130
-  const result = withCentering(trained, centering)
+  const result = centred(trained, centering)
 
   const after = evaluate(
     await applyHeadOnnx(result.head, queryF.features, query.files.length, query.cameras),
@@ -387,7 +388,7 @@ async function trainOnLibrary(
   let result: TrainResult | null
   try {
     result = await runTraining(data, config, dataKey, checkpoint, log)
-    if (result) result = withCentering(result, centering)
+    if (result) result = centred(result, centering)
   } catch (err) {
     finishRun(db, runId, { status: 'failed', error: (err as Error).message, steps: 0 })
     throw err
@@ -506,9 +507,9 @@ async function runTraining(
   }
 }
 
-/** The trained head with the run's camera centering attached (part of the version it makes). */
-function withCentering(r: TrainResult, centering: CameraCentering | undefined): TrainResult {
-  return centering ? { ...r, head: { ...r.head, centering } } : r
+/** The trained result with the run's camera centering attached to its head (part of the version). */
+function centred(r: TrainResult, centering: CameraCentering | undefined): TrainResult {
+  return centering ? { ...r, head: withCentering(r.head, centering) } : r
 }
 
 function describeCentering(c: CameraCentering): string {

@@ -30,6 +30,7 @@ import {
   type PersonsData,
 } from './persons-data'
 import { Rng } from './rng'
+import { withCentering } from './head'
 import { runFingerprint, trainHead, type TrainData } from './trainer'
 
 export interface AnalystTrainParams {
@@ -181,7 +182,7 @@ export async function runAnalystTraining(
     throw err
   }
   storeRunMetrics(db, runId, result.stepHistory, result.epochHistory)
-  const { model } = saveHeadModel(db, base, centering ? { ...result.head, centering } : result.head, {
+  const { model } = saveHeadModel(db, base, withCentering(result.head, centering), {
     name: `${base.name} · fine-tuned (run ${runId}, ${config.loss})`,
     loss: config.loss,
     seed: config.seed,

@@ -55,12 +55,12 @@ export function writeHeadFolder(
       sha256: headHash(head),
       fileSha256: createHash('sha256').update(bytes).digest('hex'),
     },
-    ...(head.centering && means
+    ...(head.centering
       ? {
           centering: {
             file: 'centering.bin' as const,
             cameras: head.centering.cameras,
-            fileSha256: createHash('sha256').update(means).digest('hex'),
+            fileSha256: createHash('sha256').update(means!).digest('hex'),
           },
         }
       : {}),
@@ -124,7 +124,7 @@ export function readHeadFolder(dir: string): { manifest: HeadManifest; head: Hea
       throw new LineupError('invalid-input', `${file}: ${(err as Error).message}`)
     }
   }
-  if (manifest.head.sha256 !== undefined && headHash(head) !== manifest.head.sha256)
+  if (headHash(head) !== manifest.head.sha256)
     throw new LineupError(
       'invalid-input',
       `the head in ${dir} does not match the SHA-256 in its manifest: the folder was changed or damaged`,

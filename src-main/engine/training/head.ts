@@ -21,6 +21,11 @@ export interface HeadWeights {
   centering?: CameraCentering
 }
 
+/** The head with a run's camera centering attached (none: the head as it is). */
+export function withCentering(head: HeadWeights, centering: CameraCentering | undefined): HeadWeights {
+  return centering ? { ...head, centering } : head
+}
+
 /** SHA-256 of the head's shape, weights and centering (little-endian float32): the head's identity. */
 export function headHash(h: HeadWeights): string {
   const hash = createHash('sha256')

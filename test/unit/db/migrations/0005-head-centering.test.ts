@@ -81,10 +81,15 @@ describe('migration 0005-head-centering', () => {
       )
       expect(saved.created).toBe(true)
       expect(loadHead(db, saved.model).centering).toEqual(centering)
-      // The column refuses means that are not whole rows of in_dim floats.
-      expect(() =>
-        db.prepare('UPDATE heads SET center_means = zeroblob(6) WHERE model_id = ?').run(saved.model.id),
-      ).toThrow(/CHECK constraint failed/)
+      // The columns refuse means that are not whole rows of in_dim floats, empty means, and names
+      // without means or means without names.
+      const set = (sql: string) => () =>
+        db.prepare(`UPDATE heads SET ${sql} WHERE model_id = ?`).run(saved.model.id)
+      expect(set('center_means = zeroblob(6)')).toThrow(/CHECK constraint failed/)
+      expect(set('center_means = zeroblob(0)')).toThrow(/CHECK constraint failed/)
+      expect(set('center_means = NULL')).toThrow(/CHECK constraint failed/)
+      expect(set('center_cameras = NULL')).toThrow(/CHECK constraint failed/)
+      expect(loadHead(db, saved.model).centering).toEqual(centering)
     } finally {
       db.close()
     }
